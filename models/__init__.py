@@ -1,0 +1,1 @@
+"""The shipped model lives here; it is installed as package data of noiseclf."""

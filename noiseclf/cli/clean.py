@@ -1,0 +1,137 @@
+"""``noiseclf clean``: keep the article lines of scrapes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import InputError, OutputError
+from ..labels import LABELS
+from ..model import Verdict, atomic_write_bytes, render_kept
+from ..text import decode_scrape, read_scrape
+from . import app
+from ._common import EXIT_INPUT, handles_errors, load, say, warn
+
+
+class Format(str, Enum):
+    text = "text"
+    jsonl = "jsonl"
+
+
+def _render(verdicts: list[Verdict], fmt: Format, keep: set[str], name: str | None) -> str:
+    if fmt is Format.text:
+        return render_kept(verdicts, keep)
+    rows = []
+    for v in verdicts:
+        rec = v.as_record()
+        rec["keep"] = v.label in keep
+        if name is not None:
+            rec = {"file": name, **rec}
+        rows.append(json.dumps(rec, ensure_ascii=False))
+    return "".join(r + "\n" for r in rows)
+
+
+def _output_name(path: Path, fmt: Format) -> str:
+    return path.name if fmt is Format.text else path.stem + ".jsonl"
+
+
+BATCH = 64  # pages classified per call: amortises the model's per-call cost
+
+
+@app.command("clean")
+@handles_errors
+def clean_cli(
+    paths: Optional[List[Path]] = typer.Argument(
+        None, help="Scrape files (plain text). None: read stdin, write stdout.", show_default=False
+    ),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
+    output_dir: Optional[Path] = typer.Option(
+        None, "--output-dir", "-o",
+        help="Write each cleaned file under its own name into this folder (created if missing) "
+        "instead of stdout.",
+    ),
+    keep: Optional[List[str]] = typer.Option(
+        None, "--keep", "-k",
+        help=f"Label to keep; repeat for several (default: article). One of: {', '.join(LABELS)}.",
+    ),
+    fmt: Format = typer.Option(
+        Format.text, "--format", "-f",
+        help="text: the kept lines, unchanged, blank lines between paragraphs. "
+        "jsonl: every line with its label, probability and whether it is kept.",
+    ),
+) -> None:
+    """Clean scrapes: keep the article lines, unchanged and in order.
+
+    \b
+    Examples:
+      noiseclf clean page.txt                      # cleaned text on stdout
+      cat page.txt | noiseclf clean                # stdin to stdout
+      noiseclf clean scrapes/*.txt -o cleaned/     # many files, one process
+      noiseclf clean page.txt --format jsonl       # every line, labelled
+    """
+    keep_set = set(keep or ["article"])
+    unknown = keep_set - set(LABELS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown label {', '.join(sorted(unknown))}; use one of {', '.join(LABELS)}", param_hint="--keep"
+        )
+    if output_dir is not None and not paths:
+        raise typer.BadParameter("--output-dir needs input files; stdin is cleaned to stdout", param_hint="--output-dir")
+    if output_dir is not None:
+        if output_dir.exists() and not output_dir.is_dir():
+            raise OutputError(f"{output_dir}: exists and is not a folder; pass a folder for --output-dir")
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{output_dir}: cannot create the folder ({exc.strerror}); pick another --output-dir") from None
+
+    clf = load(model)
+
+    if not paths:
+        decoded = decode_scrape(sys.stdin.buffer.read())
+        for w in decoded.warnings:
+            warn(w)
+        verdicts = clf.classify_text(decoded.text)
+        sys.stdout.write(_render(verdicts, fmt, keep_set, None))
+        sys.stdout.flush()
+        return
+
+    failures = 0
+    names_seen: dict[str, Path] = {}
+    for start in range(0, len(paths), BATCH):
+        batch = []
+        for path in paths[start:start + BATCH]:
+            try:
+                decoded = read_scrape(path)
+            except InputError as exc:
+                say(f"noiseclf: {exc}")
+                failures += 1
+                continue
+            for w in decoded.warnings:
+                warn(w)
+            if output_dir is not None:
+                out_name = _output_name(path, fmt)
+                if out_name in names_seen:
+                    say(f"noiseclf: {path}: same file name as {names_seen[out_name]}; "
+                        "its output would overwrite that one, so it was skipped (clean them into separate folders)")
+                    failures += 1
+                    continue
+                names_seen[out_name] = path
+            batch.append((path, decoded.text))
+        results = clf.classify_many([t for _, t in batch])
+        for (path, _), verdicts in zip(batch, results):
+            rendered = _render(verdicts, fmt, keep_set, None if output_dir else str(path))
+            if output_dir is not None:
+                atomic_write_bytes(output_dir / _output_name(path, fmt), rendered.encode("utf-8"))
+            else:
+                sys.stdout.write(rendered)
+        sys.stdout.flush()
+    if failures:
+        if len(paths) > 1:
+            say(f"noiseclf: {failures} of {len(paths)} files could not be cleaned (see above)")
+        raise typer.Exit(EXIT_INPUT)

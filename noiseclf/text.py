@@ -1,0 +1,136 @@
+"""Raw bytes -> text -> lines, and the one definition of line normalisation.
+
+Every path into noiseclf (cleaning, training, labelling, evaluation) reads
+scrapes through :func:`read_scrape` / :func:`decode_scrape` and splits them with
+:func:`split_lines`, so a line number means the same thing everywhere: the
+1-based index of the line when the decoded text is split on ``"\\n"``.
+Feature extraction normalises a line with :func:`normalize_line` and nothing
+else, in training and in cleaning alike.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+
+# Signatures of files that are certainly not text scrapes.
+_BINARY_MAGIC = (
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x7fELF", "an executable"),
+    (b"\x80\x04", "a Python pickle"),
+    (b"\x80\x05", "a Python pickle"),
+)
+_CONTROL = set(range(0, 9)) | {11, 12} | set(range(14, 32))
+
+
+@dataclass
+class Decoded:
+    """Text decoded from a scrape's bytes, and what had to be mended to get it."""
+
+    text: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def decode_scrape(data: bytes, source: str = "<stdin>") -> Decoded:
+    """Decode a scrape's bytes to text with ``"\\n"`` line endings.
+
+    Accepts UTF-8 (with or without BOM) and UTF-16/32 with a BOM. Invalid UTF-8
+    bytes are replaced (U+FFFD) and NUL bytes removed, each with a warning.
+    CRLF and lone CR become LF. Raises :class:`InputError` for binary files.
+    """
+    warnings: list[str] = []
+    for magic, what in _BINARY_MAGIC:
+        if data.startswith(magic):
+            raise InputError(
+                f"{source}: this looks like {what}, not a text scrape; "
+                "pass a plain-text file (UTF-8 or UTF-16 with BOM)"
+            )
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        text = data.decode("utf-32", errors="replace")
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16", errors="replace")
+    else:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]
+        head = data[:8192]
+        if head:
+            controls = sum(1 for b in head if b in _CONTROL)
+            if controls / len(head) > 0.10:
+                raise InputError(
+                    f"{source}: this looks like a binary file ({controls} control bytes in "
+                    f"the first {len(head)}), not a text scrape; pass a plain-text file"
+                )
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = data.decode("utf-8", errors="replace")
+            bad = text.count("\ufffd")
+            warnings.append(
+                f"{source}: {bad} invalid UTF-8 byte sequence(s) replaced, first at byte "
+                f"{exc.start}; re-save the file as UTF-8 to keep them"
+            )
+    if "\x00" in text:
+        warnings.append(f"{source}: {text.count(chr(0))} NUL character(s) removed")
+        text = text.replace("\x00", "")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return Decoded(text, warnings)
+
+
+def read_scrape(path: str | Path) -> Decoded:
+    """Read and decode a scrape file, with an :class:`InputError` naming the fix."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory; pass the scrape files inside it (e.g. {p}/*.txt)")
+    try:
+        data = p.read_bytes()
+    except PermissionError:
+        raise InputError(f"{p}: permission denied; make the file readable") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot be read ({exc.strerror}); check the file") from None
+    return decode_scrape(data, str(p))
+
+
+def split_lines(text: str) -> list[str]:
+    """Split decoded text into lines exactly as line numbers are counted.
+
+    A trailing newline does not start a new line, so ``"a\\nb\\n"`` and
+    ``"a\\nb"`` both have two lines.
+    """
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+_WS = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
+
+
+def normalize_line(line: str) -> str:
+    """The text a line's word and character features are computed from.
+
+    Unicode NFKC, lower case, white space collapsed, every digit mapped to
+    ``0`` (dates and counts differ from page to page; their shape does not).
+    """
+    line = unicodedata.normalize("NFKC", line)
+    line = _WS.sub(" ", line).strip().lower()
+    return _DIGIT.sub("0", line)
