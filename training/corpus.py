@@ -62,7 +62,8 @@ MAJORITY = 0.5         # share of a line's tokens that must be aligned
 SHINGLE_N = 5          # n of the ground-truth n-grams used for unaligned copies
 SHINGLE_MIN_TOKENS = 8
 SHINGLE_COVER = 0.8
-TITLE_COVER = 0.75     # share of the line in the title and of the title in the line
+TITLE_IN_LINE = 0.75   # share of the title's tokens that a headline line must hold
+LINE_IN_TITLE = 0.6    # share of the line's tokens that must be title tokens (room for " - Site name")
 LOW_ALIGNMENT = 0.5    # manifest flag: less than this share of GT tokens found in article lines
 TEST_SHARE = 20        # percent of domains (by hash) in the test split
 
@@ -458,7 +459,7 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
             if not toks or i in article or i > last_art:
                 continue
             common = sum((Counter(toks) & title).values())
-            if common >= TITLE_COVER * len(toks) and common >= TITLE_COVER * n_title:
+            if common >= LINE_IN_TITLE * len(toks) and common >= TITLE_IN_LINE * n_title:
                 dc = dom_class.get(i)
                 det = line_det.get(i, Counter())
                 if dc in ("related-story", "ad", "footer"):

@@ -1,0 +1,191 @@
+"""Tests of the training corpus builder, word F1 and the C4 rule baseline.
+
+They use a small inline page and ground truth, never the WCXB data.
+"""
+import gzip
+import json
+
+import pytest
+
+from training import corpus
+from training.baselines import c4_rules, keep_everything
+from training.check_labels import read_labelled
+from training.wordf1 import tokens, word_f1
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><title>Bridge reopens after repairs - Example News</title>
+<style>.x { color: red }</style>
+<script>var tracking = "should never show up";</script>
+</head><body>
+<header class="site-header">
+  <nav class="main-nav"><ul>
+    <li><a href="/">Home</a></li><li><a href="/world">World</a></li>
+    <li><a href="/sports">Sports</a></li></ul></nav>
+</header>
+<main>
+<article>
+  <h1>Bridge reopens after repairs</h1>
+  <p>The old river bridge reopened on Monday after eight months of repairs, the city council said.</p>
+  <p>Commuters who had driven a long detour went home early to celebrate the shorter trip.</p>
+  <p>Engineers replaced the steel cables and repainted the towers in the original green.</p>
+</article>
+<div class="ad-slot"><p>Buy the new SuperPhone today and save fifty dollars</p></div>
+<aside class="related-posts"><h3>Related stories</h3><ul>
+  <li><a href="/a">Council approves budget for new library branch</a></li>
+  <li><a href="/b">Local team wins regional championship final</a></li></ul></aside>
+</main>
+<div class="shadow-box"><p>Thanks for reading our newspaper each morning</p></div>
+<footer id="colophon"><p>Contact us</p><p>© 2025 Example News. All rights reserved.</p></footer>
+</body></html>
+"""
+
+GT_MAIN = (
+    "The old river bridge reopened on Monday after eight months of repairs, the city council said.\n\n"
+    "Commuters who had driven a long detour went home early to celebrate the shorter trip.\n\n"
+    "Engineers replaced the steel cables and repainted the towers in the original green."
+)
+GT_TITLE = "Bridge reopens after repairs"
+
+EXPECTED = {
+    "Home": "nav",
+    "World": "nav",
+    "Sports": "nav",
+    "Bridge reopens after repairs": "article",
+    "The old river bridge reopened": "article",
+    "Commuters who had driven": "article",
+    "Engineers replaced the steel": "article",
+    "Buy the new SuperPhone": "ad",
+    "Related stories": "related-story",
+    "Council approves budget": "related-story",
+    "Local team wins": "related-story",
+    "Contact us": "footer",
+    "© 2025 Example News": "footer",
+}
+
+
+def _label_of(records, start):
+    hits = [r for r in records if r["text"].strip().lstrip("*#+-•o [").startswith(start)]
+    assert hits, f"no line starting with {start!r}"
+    return [r["label"] for r in hits]
+
+
+@pytest.mark.parametrize("tool", ["html-text", "inscriptis", "bs4", "html2text"])
+def test_labels_of_inline_page(tool):
+    out = corpus.label_page(PAGE, GT_MAIN, GT_TITLE, tools=(tool,))
+    text, records, stats = out[tool]
+    assert "tracking" not in text
+    for start, label in EXPECTED.items():
+        got = _label_of(records, start)
+        # bs4 keeps <title> as a first line: that headline copy is article too
+        assert all(g == label for g in got), (tool, start, got)
+    assert stats["gt_recall"] == 1.0
+    # the nav "Home" must not be aligned to the "home" of the article text
+    assert _label_of(records, "Home") == ["nav"]
+    # "shadow-box" must not read as an ad: it has no class signal, so it falls
+    # back to position (after the article, before the footer block)
+    assert _label_of(records, "Thanks for reading") != ["ad"]
+
+
+def test_records_match_text_lines():
+    for tool, (text, records, _) in corpus.label_page(PAGE, GT_MAIN, GT_TITLE).items():
+        lines = text.split("\n")
+        nonblank = [i + 1 for i, line in enumerate(lines) if line.strip()]
+        assert [r["line"] for r in records] == nonblank, tool
+        for r in records:
+            assert lines[r["line"] - 1] == r["text"]
+            assert r["label"] in corpus.LABELS
+
+
+def test_build_corpus_writes_labels_format(tmp_path):
+    wcxb = tmp_path / "wcxb"
+    (wcxb / "html").mkdir(parents=True)
+    (wcxb / "ground-truth").mkdir()
+    with gzip.open(wcxb / "html" / "0001.html.gz", "wt", encoding="utf-8") as fh:
+        fh.write(PAGE.replace("Engineers replaced", "Engineers\rreplaced"))
+    gt = {"url": "https://www.example.com/news/bridge", "file_id": "0001",
+          "_internal": "{'page_type': {'primary': 'article'}}",
+          "ground_truth": {"title": GT_TITLE, "main_content": GT_MAIN}}
+    (wcxb / "ground-truth" / "0001.json").write_text(json.dumps(gt), encoding="utf-8")
+    out = tmp_path / "corpus"
+    summary = corpus.build_corpus(wcxb, out, tools=("html-text", "bs4"), log=None)
+    assert summary["rows"] == 2 and not summary["errors"]
+    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text("utf-8").splitlines()]
+    assert [(m["file_id"], m["tool"]) for m in manifest] == [("0001", "html-text"), ("0001", "bs4")]
+    for m in manifest:
+        assert m["domain"] == "example.com"
+        assert m["page_type"] == "article"
+        assert m["split"] in ("train", "test")
+        assert m["split"] == corpus.split_of("example.com")
+        assert sum(m["labels"].values()) == m["n_lines"]
+        lines, records = read_labelled(out, m["tool"], "0001")  # raises if inconsistent
+        assert len(records) == m["n_lines"]
+        raw = (out / m["tool"] / "0001.txt").read_bytes().decode("utf-8")
+        assert "\r" not in raw
+        for line in (out / m["tool"] / "0001.jsonl").read_text("utf-8").splitlines():
+            assert set(json.loads(line)) == {"line", "text", "label"}
+    # deterministic: a second build writes the same bytes
+    first = {p.name: p.read_bytes() for p in (out / "bs4").iterdir()}
+    corpus.build_corpus(wcxb, out, tools=("html-text", "bs4"), log=None)
+    assert first == {p.name: p.read_bytes() for p in (out / "bs4").iterdir()}
+
+
+def test_clean_scrape_line_breaks():
+    assert corpus.clean_scrape("a\r\nb\rc\x00d") == "a\nb\ncd"
+
+
+def test_element_signal_whole_tokens():
+    sig = corpus._element_signal
+    assert sig("div", {"class": "ad-slot"}, False)[0] == "ad"
+    assert sig("div", {"class": "ads"}, False)[0] == "ad"
+    assert sig("div", {"class": "shadow"}, False) is None
+    assert sig("div", {"class": "post-header"}, False)[0] == "nav"
+    assert sig("div", {"class": "post-header"}, True) is None  # the article's own header
+    assert sig("div", {"class": "loader add-to-cart"}, False) is None
+    assert sig("div", {"id": "relatedPosts"}, False)[0] == "related-story"
+    assert sig("div", {"role": "contentinfo"}, False)[0] == "footer"
+    assert sig("article", {"class": "post category-ads tag-sidebar"}, False) is None
+
+
+def test_split_is_deterministic_and_by_domain():
+    assert corpus.split_of("example.com") == corpus.split_of("example.com")
+    share = sum(corpus.split_of(f"site{i}.com") == "test" for i in range(2000)) / 2000
+    assert 0.15 < share < 0.25
+    assert corpus.domain_of("https://www.Example.com:8080/x") == "example.com"
+    assert corpus.domain_of("https://news.example.com/") == "news.example.com"
+
+
+def test_word_f1():
+    assert tokens("The cat, the HAT!") == {"the": 2, "cat": 1, "hat": 1}
+    assert word_f1("", "") == (1.0, 1.0, 1.0)
+    assert word_f1("...", "") == (1.0, 1.0, 1.0)  # no tokens on either side
+    assert word_f1("", "some gold") == (0.0, 0.0, 0.0)
+    assert word_f1("some pred", "") == (0.0, 0.0, 0.0)
+    assert word_f1("a b c", "a b c") == (1.0, 1.0, 1.0)
+    p, r, f = word_f1("the the cat", "the cat sat")
+    assert p == pytest.approx(2 / 3) and r == pytest.approx(2 / 3) and f == pytest.approx(2 / 3)
+    p, r, f = word_f1("a b", "a b c d")
+    assert (p, r) == (1.0, 0.5) and f == pytest.approx(2 / 3)
+    assert word_f1("x y", "a b") == (0.0, 0.0, 0.0)
+    assert word_f1("Ünïcode wörds", "ünïcode WÖRDS")[2] == 1.0
+
+
+def test_c4_rules():
+    text = "\n".join([
+        "Home",
+        "This line has enough words.",
+        "Too short.",
+        "This one has no terminal punctuation",
+        "  She said “it is fine.”  ",
+        "Is this a question?",
+        "And an ellipsis here…",
+        "He said 'yes it is'",
+    ])
+    assert c4_rules(text).split("\n") == [
+        "This line has enough words.",
+        "  She said “it is fine.”  ",
+        "Is this a question?",
+        "And an ellipsis here…",
+        "He said 'yes it is'",
+    ]
+    assert c4_rules("") == ""
+    assert keep_everything("x\ny") == "x\ny"
