@@ -486,6 +486,7 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
 
     # 3. noise classes
     label: dict[int, str] = {i: "article" for i in article}
+    rule: dict[int, str] = {i: "gt" for i in article}
     pending = []
     for i in idx:
         if i in article:
@@ -500,6 +501,7 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
             cls = "footer"
         if cls:
             label[i] = cls
+            rule[i] = "dom" if cls == dom_class.get(i) else "text"
         else:
             pending.append(i)
     if pending:
@@ -528,21 +530,27 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
                 k += 1
             if above and above == below and above != "article":
                 label[i] = above
+                rule[i] = "neighbours"
             elif first is None:
                 label[i] = "nav" if pos[i] < len(idx) / 2 else "footer"
+                rule[i] = "position"
             elif i < first:
                 label[i] = "nav"
+                rule[i] = "position"
             elif i > last:
                 # after the article and before the footer block come related lists,
                 # comments and author boxes; with no footer block on the page, footer
                 label[i] = "related-story" if foot_start is not None and i < foot_start else "footer"
+                rule[i] = "position"
             else:
                 label[i] = "related-story"
+                rule[i] = "position"
 
     records = [{"line": i + 1, "text": lines[i], "label": label[i]} for i in idx]
     art_pos = {p for p, _ in pairs if owner[p] in article}
     found = sum(1 for p, _ in pairs if p in art_pos)
-    stats = {"gt_tokens": len(gt), "gt_recall": round(found / len(gt), 4) if gt else None}
+    stats = {"gt_tokens": len(gt), "gt_recall": round(found / len(gt), 4) if gt else None,
+             "rules": [rule[i] for i in idx]}
     return records, stats
 
 
@@ -661,6 +669,7 @@ def build_corpus(wcxb_dir, out_dir, tools=DEFAULT_TOOLS, limit=None, ids=None, l
                 "labels": {k: counts.get(k, 0) for k in LABELS},
                 "gt_tokens": stats["gt_tokens"], "gt_recall": stats["gt_recall"],
                 "low_alignment": flag,
+                "rules": dict(sorted(Counter(stats["rules"]).items())),
             })
         if log and n % 100 == 0:
             print(f"  {n}/{len(all_ids)} pages, {time.time() - t0:.0f}s", file=log, flush=True)
