@@ -32,8 +32,10 @@ How a line gets its label (see training/README.md for the full rules and why):
    a line takes the class that holds at least half of its matched tokens. Then text
    rules ("Advertisement" → ad, "©"/"All rights reserved" → footer), then a run of
    unclassified lines bounded above and below by the same class takes that class,
-   and the rest by position: before the first article line → nav, after the last →
-   footer, in between → related-story.
+   and the rest by position: before the first article line → nav; after the last
+   article line → related-story up to the first line the DOM puts in a footer, footer
+   from there on (footer too when the page has no DOM footer); between article
+   lines → related-story.
 """
 from __future__ import annotations
 
