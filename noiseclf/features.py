@@ -100,6 +100,12 @@ def line_shape(raw: str) -> list[float]:
     ]
 
 
+def _around(values: np.ndarray, radius: int) -> np.ndarray:
+    """Sum of each value and its ``radius`` neighbours on either side (any length)."""
+    full = np.convolve(values, np.ones(2 * radius + 1), mode="full")
+    return full[radius: radius + len(values)]
+
+
 def page_layout(page: Page) -> np.ndarray:
     """Layout features of every non-blank line of a page, one row each.
 
@@ -132,7 +138,7 @@ def page_layout(page: Page) -> np.ndarray:
 
     # Density: characters in a window of 7 lines; the densest window is where
     # the main text most likely is.
-    window = np.convolve(chars, np.ones(7), mode="same")
+    window = _around(chars, 3)
     densest = int(np.argmax(window))
     dist = (k - densest) / max(m, 1)
     density_rel = window / window.max() if window.max() > 0 else np.zeros(m)
@@ -145,11 +151,9 @@ def page_layout(page: Page) -> np.ndarray:
     repeats = np.array([math.log1p(counts[t] - 1) for t in norm])
 
     # Share of terminal-punctuated lines and mean length around the line.
-    term = shape[:, 3]
-    kern = np.ones(7)
-    denom = np.convolve(np.ones(m), kern, mode="same")
-    term_around = np.convolve(term, kern, mode="same") / denom
-    len_around = np.convolve(shape[:, 0], kern, mode="same") / denom
+    denom = _around(np.ones(m), 3)
+    term_around = _around(shape[:, 3], 3) / denom
+    len_around = _around(shape[:, 0], 3) / denom
 
     context = np.column_stack(
         [

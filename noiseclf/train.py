@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .errors import LabelsError
 from .features import LineFeaturizer, Page
@@ -74,7 +75,9 @@ def fit(scrapes: Sequence[LabelledScrape], options: TrainOptions | None = None) 
     # Hashed columns that no training line touches get a zero weight under L2
     # anyway; fitting on the used columns only gives the same model, much faster.
     used = np.unique(X.indices)
-    clf.fit(X[:, used], y)
+    # The work is sparse products; BLAS threads only contend with each other here.
+    with threadpool_limits(1):
+        clf.fit(X[:, used], y)
     coef = np.zeros((clf.coef_.shape[0], X.shape[1]))
     coef[:, used] = clf.coef_
     clf.coef_ = coef
