@@ -233,14 +233,20 @@ def save_model(model: Model, path: str | Path) -> Path:
 
 
 def default_model_path() -> Path:
-    """The shipped model, installed with the package."""
+    """The shipped model: installed as package data, or in a source checkout's models/."""
     try:
-        return Path(str(resources.files("noiseclf.models").joinpath(DEFAULT_MODEL_NAME)))
+        installed = Path(str(resources.files("noiseclf.models").joinpath(DEFAULT_MODEL_NAME)))
+        if installed.is_file():
+            return installed
     except ModuleNotFoundError:
-        raise ModelError(
-            "the shipped model is not installed with this copy of noiseclf; "
-            "reinstall it (pip install .) or pass --model PATH"
-        ) from None
+        pass
+    checkout = Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
+    if checkout.is_file():
+        return checkout
+    raise ModelError(
+        "the shipped model is not installed with this copy of noiseclf; "
+        "reinstall it (pip install .) or pass --model PATH"
+    )
 
 
 def read_meta(path: str | Path) -> dict:
