@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 
 from . import clean, evaluate, inspect, train  # noqa: E402,F401  (registers the commands)
+from . import label  # noqa: E402,F401  (noiseclf/label_ui.py)
 
 
 def main() -> None:

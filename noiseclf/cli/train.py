@@ -29,10 +29,25 @@ def train_cli(
     cv: bool = typer.Option(True, "--cv/--no-cv", help="Cross-validate leaving one scrape (site) out first."),
     c: float = typer.Option(TrainOptions.C, "--C", help="Inverse regularisation strength of the logistic regression."),
     metrics_json: Optional[Path] = typer.Option(None, "--metrics-json", help="Also write the metrics as JSON here."),
+    base: Optional[Path] = typer.Option(
+        None, "--base", help="Model to extend with the new labels (default: the shipped model)."),
+    from_scratch: bool = typer.Option(
+        False, "--from-scratch", help="Train on the given labels alone instead of extending a base model."),
+    adapt_c: Optional[float] = typer.Option(
+        None, "--adapt-C", help="How hard fine-tuning fits the new labels against keeping the base "
+        "model (default: chosen by benchmarks/adaptation.py)."),
+    check: List[Path] = typer.Option(
+        [], "--check-labels", help="Other labels (not trained on) to measure the accuracy the "
+        "extended model keeps (repeatable)."),
 ) -> None:
     """Train a model on labelled scrapes and write it with its metadata.
 
-    Prints site-disjoint cross-validation (each scrape held out in turn:
+    By default the labels extend a base model (the shipped one, or --base):
+    its weights are fine-tuned towards the new labels and held near their old
+    values, so the model learns the new layout and keeps what it knew, in
+    seconds. Pass --from-scratch to train on the given labels alone.
+
+    With --from-scratch: prints site-disjoint cross-validation (each scrape held out in turn:
     per-class precision/recall/F1 and a confusion matrix), then fits on all
     the labels and writes the model: format version, label set, library
     versions, training-data hash and metrics travel inside the file.
@@ -41,8 +56,14 @@ def train_cli(
     Example:
       noiseclf train --labels labels/ --out my.noiseclf
       noiseclf clean page.txt --model my.noiseclf
+      noiseclf train --labels labels/ --out big.noiseclf --from-scratch
     """
     scrape_set = load_labels(labels, scrapes)
+    if not from_scratch:
+        from ._adapt import train_adapted
+
+        return train_adapted(scrape_set, out, base, adapt_c, cv, load_labels(check, scrapes) if check else [],
+                             metrics_json)
     n_lines = sum(len(s.labelled_lines()) for s in scrape_set)
     say(f"noiseclf: training on {n_lines} labelled lines from {len(scrape_set)} scrape(s)")
     options = TrainOptions(C=c)

@@ -1,0 +1,296 @@
+"""Teach an existing model a new site layout from a page or two of labels.
+
+A user who labels a few pages of a new site has a few hundred lines; the
+shipped model was trained on a corpus the user does not have. Training on
+the new lines alone would forget everything else, and retraining on both is
+impossible. So we *fine-tune*: keep the base model's featuriser exactly as it
+is (hashing, IDF weights, layout scaling) and move its logistic-regression
+weights only as far as the new labels demand::
+
+    minimise   C * sum_i s_i * CE(softmax(W x_i + b), y_i)
+             + 1/2 * ||W - W_base||^2 + 1/2 * ||b - b_base||^2
+
+``CE`` is the multinomial cross-entropy and ``s_i`` a class weight (classes
+balanced on the new lines, as in the base training). The penalty pulls every
+weight towards the base model's value instead of towards zero, so a column the
+new lines never touch keeps its base weight exactly, and the columns they do
+touch move as little as fits them. Only the columns the new lines touch (their
+hashed word and character n-grams and the layout features) and the intercepts
+are optimised, with scipy's L-BFGS: a few thousand to a few tens of thousands
+of parameters per class, which takes a second or two.
+
+``C`` trades fitting the new site against keeping the base model; the default
+was chosen with ``benchmarks/adaptation.py`` (accuracy on a site's unlabelled
+pages after labelling one or two of them, and accuracy kept on the seeds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+
+from .errors import LabelsError
+from .labels import LabelledScrape, labels_hash
+from .model import Model, library_versions
+from .train import metrics, pages_and_targets, predict_labels
+
+# Chosen with benchmarks/adaptation.py: see the README section "Retraining for a new site".
+DEFAULT_C = 1.0
+# A class the base model has never seen starts with zero weights and this intercept
+# below the base's lowest one, so it is only predicted where the new labels push it.
+NEW_CLASS_INTERCEPT_OFFSET = 2.0
+
+
+@dataclass
+class AdaptOptions:
+    C: float = DEFAULT_C
+    class_weight: str | None = "balanced"
+    max_iter: int = 500
+    tol: float = 1e-6
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+def _multiclass_weights(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """The base classifier as one weight row and one intercept per class."""
+    coef = np.asarray(model.classifier.coef_, dtype=np.float64)
+    intercept = np.asarray(model.classifier.intercept_, dtype=np.float64)
+    if len(model.labels) == 2 and coef.shape[0] == 1:  # binary: p(class 1) = sigmoid(w x + b)
+        coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
+        intercept = np.array([0.0, intercept[0]])
+    return coef, intercept
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
+              W0: np.ndarray, b0: np.ndarray, options: AdaptOptions) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Minimise the penalised loss over W (K x u) and b (K), starting at the base."""
+    K, u = W0.shape
+    n = X.shape[0]
+    Y = np.zeros((n, K))
+    Y[np.arange(n), y_idx] = 1.0
+    Xt = X.T.tocsr()
+    C = options.C
+    sw = sample_weight[:, None]
+
+    def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        W = theta[: K * u].reshape(K, u)
+        b = theta[K * u:]
+        Z = np.asarray(X @ W.T) + b
+        zmax = Z.max(axis=1, keepdims=True)
+        logsum = zmax[:, 0] + np.log(np.exp(Z - zmax).sum(axis=1))
+        ce = logsum - (Z * Y).sum(axis=1)
+        P = _softmax(Z)
+        R = C * sw * (P - Y)  # n x K
+        dW = np.asarray((Xt @ R).T) + (W - W0)
+        db = R.sum(axis=0) + (b - b0)
+        loss = C * float(sample_weight @ ce) + 0.5 * float(((W - W0) ** 2).sum()) + 0.5 * float(((b - b0) ** 2).sum())
+        return loss, np.concatenate([dW.ravel(), db])
+
+    theta0 = np.concatenate([W0.ravel(), b0])
+    # The problem is small; BLAS threads only fight over the cores (10x slower on a busy machine).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        res = scipy.optimize.minimize(
+            loss_grad, theta0, jac=True, method="L-BFGS-B",
+            options={"maxiter": options.max_iter, "gtol": options.tol},
+        )
+    theta = res.x
+    info = {"iterations": int(res.nit), "converged": bool(res.success), "loss": round(float(res.fun), 4)}
+    return theta[: K * u].reshape(K, u), theta[K * u:], info
+
+
+def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOptions | None = None) -> Model:
+    """A copy of ``base`` whose weights are moved to fit ``scrapes`` (see module doc)."""
+    from sklearn.linear_model import LogisticRegression
+
+    options = options or AdaptOptions()
+    if not scrapes:
+        raise LabelsError("no labelled scrapes to learn from; label a page first (noiseclf label PAGE)")
+    pages, y = pages_and_targets(scrapes)
+    if len(y) == 0:
+        raise LabelsError("the labels hold no labelled lines; label some lines first")
+    classes = sorted(set(base.labels) | set(y))
+    W_base, b_base = _multiclass_weights(base)
+    K, D = len(classes), W_base.shape[1]
+    W_full = np.zeros((K, D))
+    b_full = np.full(K, float(b_base.min()) - NEW_CLASS_INTERCEPT_OFFSET)
+    for k, lab in enumerate(classes):
+        if lab in base.labels:
+            j = base.labels.index(lab)
+            W_full[k] = W_base[j]
+            b_full[k] = b_base[j]
+
+    X = base.featurizer.transform(pages).tocsr()
+    used = np.unique(X.indices)
+    Xu = X[:, used].astype(np.float64).tocsr()
+    y_idx = np.array([classes.index(lab) for lab in y])
+    if options.class_weight == "balanced":
+        counts = np.bincount(y_idx, minlength=K).astype(np.float64)
+        present = counts > 0
+        per_class = np.zeros(K)
+        per_class[present] = len(y_idx) / (present.sum() * counts[present])
+        sample_weight = per_class[y_idx]
+    else:
+        sample_weight = np.ones(len(y_idx))
+    W_used, b_new, info = _fit_near(Xu, y_idx, sample_weight, W_full[:, used], b_full, options)
+    W_full[:, used] = W_used
+
+    clf = LogisticRegression()
+    clf.classes_ = np.array(classes)
+    if K == 2:
+        clf.coef_ = (W_full[1] - W_full[0])[None, :]
+        clf.intercept_ = np.array([b_new[1] - b_new[0]])
+    else:
+        clf.coef_ = W_full
+        clf.intercept_ = b_new
+    clf.n_features_in_ = D
+    meta = {k: v for k, v in base.meta.items()
+            if k not in ("arrays_sha256", "labels", "classifier", "featurizer", "format", "format_version")}
+    model = Model(base.featurizer, clf, meta)
+    model.fit_info = {**info, "columns_updated": int(len(used))}
+    return model
+
+
+def _data_summary(scrapes: Sequence[LabelledScrape]) -> dict:
+    return {
+        "sha256": labels_hash(scrapes),
+        "scrapes": len(scrapes),
+        "lines": int(sum(len(s.labelled_lines()) for s in scrapes)),
+        "label_counts": dict(Counter(lab for s in scrapes for lab in s.labels if lab)),
+        "sources": sorted(s.name for s in scrapes)[:50],
+    }
+
+
+def holdout_report(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOptions,
+                   groups: Sequence[str] | None = None, max_folds: int = 10,
+                   progress: Callable[[str], None] | None = None) -> dict | None:
+    """Leave one scrape (group) of the new labels out: base vs fine-tuned on it.
+
+    Measures what a user cares about: how well the model labels a page of the
+    new site that it was *not* taught, before and after fine-tuning on the rest.
+    """
+    from .train import site_folds
+
+    groups = list(groups) if groups is not None else [s.name for s in scrapes]
+    if len(set(groups)) < 2:
+        return None
+    folds = site_folds(groups, max_folds)
+    t_all, before_all, after_all, rows = [], [], [], []
+    for held in folds:
+        held_set = set(held)
+        train = [s for i, s in enumerate(scrapes) if i not in held_set]
+        test = [scrapes[i] for i in held]
+        tuned = fine_tune(base, train, options)
+        y, before = predict_labels(base, test)
+        _, after = predict_labels(tuned, test)
+        t_all += list(y)
+        before_all += list(before)
+        after_all += list(after)
+        acc_b = float(np.mean(y == before)) if len(y) else 0.0
+        acc_a = float(np.mean(y == after)) if len(y) else 0.0
+        names = sorted({groups[i] for i in held})
+        rows.append({"held_out": names, "accuracy_before": round(acc_b, 4), "accuracy_after": round(acc_a, 4),
+                     "lines": int(len(y))})
+        if progress:
+            progress(f"held out {', '.join(names)[:60]}: accuracy {acc_b:.3f} -> {acc_a:.3f}")
+    return {"before": metrics(t_all, before_all), "after": metrics(t_all, after_all), "folds": rows}
+
+
+def retention_report(base: Model, tuned: Model, other: Sequence[LabelledScrape]) -> dict:
+    """Accuracy on labelled data that was *not* used for fine-tuning, before and after."""
+    y, before = predict_labels(base, other)
+    _, after = predict_labels(tuned, other)
+    return {"before": metrics(list(y), list(before)), "after": metrics(list(y), list(after)),
+            "sources": sorted(s.name for s in other)[:50]}
+
+
+def adapt(
+    base: Model,
+    scrapes: Sequence[LabelledScrape],
+    options: AdaptOptions | None = None,
+    base_path: str | Path | None = None,
+    holdout: bool = True,
+    check: Sequence[LabelledScrape] = (),
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Model, dict]:
+    """Fine-tune ``base`` on ``scrapes`` and record where the model came from.
+
+    Returns the model and a report: held-out accuracy on the new labels
+    (leave one scrape out, before/after), the fit on all of them, and, when
+    ``check`` is given, accuracy kept on that other labelled data.
+    """
+    options = options or AdaptOptions()
+    started = time.perf_counter()
+    report: dict = {}
+    if holdout:
+        report["new_data_holdout"] = holdout_report(base, scrapes, options, progress=progress)
+    t0 = time.perf_counter()
+    model = fine_tune(base, scrapes, options)
+    fit_seconds = time.perf_counter() - t0
+    report["new_data_fit"] = {"before": evaluate_on(base, scrapes), "after": evaluate_on(model, scrapes)}
+    if check:
+        report["retention"] = retention_report(base, model, check)
+    base_meta = base.meta
+    base_info = {
+        "name": Path(base_path).name if base_path else "default.noiseclf",
+        "sha256": file_sha256(base_path) if base_path and Path(base_path).is_file() else None,
+        "arrays_sha256": base_meta.get("arrays_sha256"),
+        "training_data_sha256": (base_meta.get("training_data") or {}).get("sha256"),
+    }
+    lineage = list(base_meta.get("lineage", []))
+    if "adaptation" in base_meta:
+        lineage.append(base_meta["adaptation"])
+    model.meta["lineage"] = lineage
+    model.meta["versions"] = library_versions()
+    model.meta["adaptation"] = {
+        "method": "fine-tune logistic regression towards the base weights (L2 to W_base, L-BFGS)",
+        "base": base_info,
+        "new_data": _data_summary(scrapes),
+        "options": options.as_dict(),
+        "fit": getattr(model, "fit_info", {}),
+        "fit_seconds": round(fit_seconds, 3),
+        "seconds": round(time.perf_counter() - started, 3),
+        "metrics": _compact(report),
+    }
+    return model, report
+
+
+def evaluate_on(model: Model, scrapes: Sequence[LabelledScrape]) -> dict:
+    y, pred = predict_labels(model, scrapes)
+    return metrics(list(y), list(pred))
+
+
+def _compact(report: dict) -> dict:
+    """The report without confusion matrices (they stay in the printed output)."""
+    def strip(m):
+        if isinstance(m, dict):
+            return {k: strip(v) for k, v in m.items() if k != "confusion"}
+        if isinstance(m, list):
+            return [strip(v) for v in m]
+        return m
+    return strip(report)
