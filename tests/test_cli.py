@@ -63,7 +63,7 @@ def test_clean_keep_adds_labels():
 
 def test_train_prints_cross_validation_and_writes_a_model(tmp_path):
     out = tmp_path / "m.noiseclf"
-    result = invoke("train", "--labels", LABELS_DIR, "--out", out)
+    result = invoke("train", "--labels", LABELS_DIR, "--out", out, "--from-scratch")
     assert result.exit_code == 0, result.stderr
     assert "Cross-validation, leaving one scrape out" in result.stdout
     assert "confusion matrix" in result.stdout and "macro-F1" in result.stdout
