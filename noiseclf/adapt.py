@@ -171,7 +171,7 @@ def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOpti
     clf.n_features_in_ = D
     meta = {k: v for k, v in base.meta.items()
             if k not in ("arrays_sha256", "labels", "classifier", "featurizer", "format", "format_version")}
-    model = Model(base.featurizer, clf, meta)
+    model = Model(base.featurizer, clf, meta, context=base.context)
     model.fit_info = {**info, "columns_updated": int(len(used))}
     return model
 

@@ -30,6 +30,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .errors import ModelError, OutputError
+from .context import context_dim, context_features
 from .features import LAYOUT_DIM, LineFeaturizer, Page
 from .labels import LABELS
 from .text import decode_scrape, is_blank, split_lines
@@ -71,18 +72,27 @@ def library_versions() -> dict[str, str]:
 class Model:
     """A featuriser and a logistic regression, with the metadata that describes them."""
 
-    def __init__(self, featurizer: LineFeaturizer, classifier, meta: dict | None = None):
+    def __init__(self, featurizer: LineFeaturizer, classifier, meta: dict | None = None, context=None):
         self.featurizer = featurizer
         self.classifier = classifier
+        self.context = context  # second stage over neighbours' probabilities, or None
         self.meta = dict(meta or {})
         self.labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
 
     # -- prediction -----------------------------------------------------
-    def predict_pages(self, pages: Sequence[Page]) -> np.ndarray:
-        """Class probabilities, one row per non-blank line of every page."""
+    def predict_lines(self, pages: Sequence[Page]) -> np.ndarray:
+        """First-stage probabilities: each line from its own features alone."""
         if sum(len(p) for p in pages) == 0:
             return np.zeros((0, len(self.labels)))
         return self.classifier.predict_proba(self.featurizer.transform(pages))
+
+    def predict_pages(self, pages: Sequence[Page]) -> np.ndarray:
+        """Class probabilities, one row per non-blank line of every page."""
+        proba = self.predict_lines(pages)
+        if self.context is None or len(proba) == 0:
+            return proba
+        lengths = np.array([len(p) for p in pages], dtype=np.int64)
+        return self.context.predict_proba(context_features(proba, lengths))
 
     def classify(self, lines: Sequence[str]) -> list[Verdict]:
         """Label every line of one page (give all its lines, in order)."""
@@ -165,7 +175,11 @@ def render_kept(verdicts: Sequence[Verdict], keep: Iterable[str]) -> str:
 
 def _arrays(model: Model) -> dict[str, np.ndarray]:
     f, c = model.featurizer, model.classifier
-    return {
+    extra = {}
+    if model.context is not None:
+        extra = {"context_coef": np.asarray(model.context.coef_, dtype=np.float64),
+                 "context_intercept": np.asarray(model.context.intercept_, dtype=np.float64)}
+    return extra | {
         "idf_word": np.asarray(f.idf_word_, dtype=np.float32),
         "idf_char": np.asarray(f.idf_char_, dtype=np.float32),
         "layout_mean": np.asarray(f.layout_mean_, dtype=np.float64),
@@ -218,6 +232,8 @@ def save_model(model: Model, path: str | Path) -> Path:
             "featurizer": {k: (list(v) if isinstance(v, tuple) else v)
                            for k, v in model.featurizer.get_params().items()},
             "classifier": {"type": "LogisticRegression", "n_features": int(model.classifier.coef_.shape[1])},
+            "context": None if model.context is None else {
+                "type": "LogisticRegression", "n_features": int(model.context.coef_.shape[1])},
             "arrays_sha256": hashlib.sha256(blob).hexdigest(),
         }
     )
@@ -318,6 +334,9 @@ def load_model(path: str | Path | None = None) -> Model:
         "layout_scale": (LAYOUT_DIM,), "coef": (rows, n_word + n_char + LAYOUT_DIM),
         "intercept": (rows,),
     }
+    if meta.get("context"):
+        expected["context_coef"] = (rows, context_dim(len(labels)))
+        expected["context_intercept"] = (rows,)
     for name, shape in expected.items():
         if name not in arr or arr[name].shape != shape:
             got = arr[name].shape if name in arr else "missing"
@@ -335,7 +354,14 @@ def load_model(path: str | Path | None = None) -> Model:
     clf.coef_ = arr["coef"].astype(np.float64)
     clf.intercept_ = arr["intercept"]
     clf.n_features_in_ = clf.coef_.shape[1]
-    model = Model(featurizer, clf, meta)
+    context = None
+    if meta.get("context"):
+        context = LogisticRegression()
+        context.classes_ = np.array(labels)
+        context.coef_ = arr["context_coef"]
+        context.intercept_ = arr["context_intercept"]
+        context.n_features_in_ = context.coef_.shape[1]
+    model = Model(featurizer, clf, meta, context=context)
     model.path = path
     return model
 

@@ -15,6 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .errors import LabelsError
+from .context import context_features
 from .features import LineFeaturizer, Page
 from .labels import LABELS, LabelledScrape, labels_hash
 from .model import Model, library_versions
@@ -34,6 +35,12 @@ class TrainOptions:
     word_weight: float = 1.0
     char_weight: float = 1.0
     layout_weight: float = 1.0
+    # Second stage over neighbours' probabilities: "auto" fits it when the labels
+    # come from at least ``context_min_sites`` sites (on a handful it overfits).
+    context: bool | str = "auto"
+    context_min_sites: int = 20
+    context_C: float = 1.0
+    context_folds: int = 3  # out-of-fold first-stage probabilities for the second stage
     random_state: int = 0
 
     def featurizer(self) -> LineFeaturizer:
@@ -54,18 +61,11 @@ def pages_and_targets(scrapes: Sequence[LabelledScrape]) -> tuple[list[Page], np
     return pages, y
 
 
-def fit(scrapes: Sequence[LabelledScrape], options: TrainOptions | None = None) -> Model:
-    """Fit a model on labelled scrapes (no metadata beyond the basics)."""
+def _fit_lines(pages: Sequence[Page], y: np.ndarray, options: TrainOptions,
+               sample_weight: np.ndarray | None):
+    """The first stage: featuriser and logistic regression over single lines."""
     from sklearn.linear_model import LogisticRegression
 
-    options = options or TrainOptions()
-    pages, y = pages_and_targets(scrapes)
-    present = sorted(set(y), key=LABELS.index)
-    if len(present) < 2:
-        raise LabelsError(
-            f"the labels hold only {present or 'no'} lines; training needs at least two labels "
-            "(label some noise lines too)"
-        )
     featurizer = options.featurizer()
     X = featurizer.fit_transform(pages)
     clf = LogisticRegression(
@@ -77,12 +77,78 @@ def fit(scrapes: Sequence[LabelledScrape], options: TrainOptions | None = None) 
     used = np.unique(X.indices)
     # The work is sparse products; BLAS threads only contend with each other here.
     with threadpool_limits(1):
-        clf.fit(X[:, used], y)
+        clf.fit(X[:, used], y, sample_weight=sample_weight)
     coef = np.zeros((clf.coef_.shape[0], X.shape[1]))
     coef[:, used] = clf.coef_
     clf.coef_ = coef
     clf.n_features_in_ = X.shape[1]
-    return Model(featurizer, clf, {"options": options.as_dict()})
+    return featurizer, clf
+
+
+def fit(
+    scrapes: Sequence[LabelledScrape],
+    options: TrainOptions | None = None,
+    scrape_weights: Sequence[float] | None = None,
+    groups: Sequence[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Model:
+    """Fit a model on labelled scrapes (no metadata beyond the basics).
+
+    ``scrape_weights`` gives every line of a scrape that weight (e.g. to make
+    a few hand-labelled pages count against a large automatic corpus).
+    ``groups`` names each scrape's site, so that the second stage is trained
+    on first-stage probabilities of sites held out of the first stage's fit.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    options = options or TrainOptions()
+    pages, y = pages_and_targets(scrapes)
+    present = sorted(set(y), key=LABELS.index)
+    if len(present) < 2:
+        raise LabelsError(
+            f"the labels hold only {present or 'no'} lines; training needs at least two labels "
+            "(label some noise lines too)"
+        )
+    weights = list(scrape_weights) if scrape_weights is not None else [1.0] * len(scrapes)
+    row_weight = np.concatenate([np.full(len(p), w, dtype=np.float64) for p, w in zip(pages, weights)])
+    featurizer, clf = _fit_lines(pages, y, options, row_weight)
+    model = Model(featurizer, clf, {"options": options.as_dict()})
+    groups = list(groups) if groups is not None else [s.name for s in scrapes]
+    use_context = options.context is True or (
+        options.context == "auto" and len(set(groups)) >= options.context_min_sites)
+    folds = site_folds(groups, options.context_folds) if use_context else []
+    if len(folds) < 2:
+        return model
+
+    # Out-of-fold first-stage probabilities, in the row order of ``pages``.
+    offsets = np.r_[0, np.cumsum([len(p) for p in pages])]
+    oof = np.zeros((len(y), len(clf.classes_)))
+    for n, held in enumerate(folds, 1):
+        held_set = set(held)
+        rest = [i for i in range(len(pages)) if i not in held_set]
+        sub_rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in rest])
+        f_k, c_k = _fit_lines([pages[i] for i in rest], y[sub_rows], options, row_weight[sub_rows])
+        fold_model = Model(f_k, c_k)
+        held_sorted = sorted(held)
+        proba = fold_model.predict_lines([pages[i] for i in held_sorted])
+        # Columns follow the fold model's classes; align them with the full model's.
+        aligned = np.zeros((len(proba), len(clf.classes_)))
+        for j, c in enumerate(c_k.classes_):
+            aligned[:, list(clf.classes_).index(c)] = proba[:, j]
+        at = 0
+        for i in held_sorted:
+            m = len(pages[i])
+            oof[offsets[i]:offsets[i + 1]] = aligned[at:at + m]
+            at += m
+        if progress:
+            progress(f"second stage: out-of-fold probabilities {n}/{len(folds)}")
+    lengths = np.array([len(p) for p in pages], dtype=np.int64)
+    ctx = LogisticRegression(C=options.context_C, class_weight=options.class_weight,
+                             max_iter=options.max_iter, random_state=options.random_state)
+    with threadpool_limits(1):
+        ctx.fit(context_features(oof, lengths), y, sample_weight=row_weight)
+    model.context = ctx
+    return model
 
 
 def metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] = LABELS) -> dict:
@@ -159,7 +225,7 @@ def cross_validate(
         held_set = set(held)
         train = [s for i, s in enumerate(scrapes) if i not in held_set]
         test = [scrapes[i] for i in held]
-        model = fit(train, options)
+        model = fit(train, options, groups=[g for i, g in enumerate(groups) if i not in held_set])
         y, pred = predict_labels(model, test)
         all_true.extend(y)
         all_pred.extend(pred)
@@ -184,7 +250,7 @@ def train(
     options = options or TrainOptions()
     started = time.perf_counter()
     cv = cross_validate(scrapes, options, groups, progress=progress) if cross_validation else None
-    model = fit(scrapes, options)
+    model = fit(scrapes, options, groups=groups)
     model.meta.update(
         {
             "versions": library_versions(),
