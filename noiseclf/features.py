@@ -16,8 +16,6 @@ from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from .text import is_blank, normalize_line
 
@@ -106,7 +104,7 @@ def _around(values: np.ndarray, radius: int) -> np.ndarray:
     return full[radius: radius + len(values)]
 
 
-def page_layout(page: Page) -> np.ndarray:
+def page_layout(page: Page, shape: np.ndarray | None = None, norm: Sequence[str] | None = None) -> np.ndarray:
     """Layout features of every non-blank line of a page, one row each.
 
     Each row: the line's own shape, its place in the page (relative position,
@@ -119,7 +117,8 @@ def page_layout(page: Page) -> np.ndarray:
     if m == 0:
         return np.zeros((0, LAYOUT_DIM))
     raw = [page.lines[i] for i in idx]
-    shape = np.array([line_shape(r) for r in raw], dtype=np.float64)
+    if shape is None:  # (the fast prediction path passes the shapes and normalised lines it has)
+        shape = np.array([line_shape(r) for r in raw], dtype=np.float64)
     k = np.arange(m, dtype=np.float64)
     lines = page.lines
     n_all = len(lines)
@@ -144,7 +143,8 @@ def page_layout(page: Page) -> np.ndarray:
     density_rel = window / window.max() if window.max() > 0 else np.zeros(m)
     median_log = float(np.median(shape[:, 0]))
 
-    norm = [normalize_line(r) for r in raw]
+    if norm is None:
+        norm = [normalize_line(r) for r in raw]
     counts: dict[str, int] = {}
     for t in norm:
         counts[t] = counts.get(t, 0) + 1
@@ -209,7 +209,7 @@ LAYOUT_NAMES = (
 LAYOUT_DIM = len(LAYOUT_NAMES)
 
 
-class LineFeaturizer(TransformerMixin, BaseEstimator):
+class _LineFeaturizer:  # the scikit-learn bases are added on first use: see __getattr__ below
     """Pages -> one sparse feature row per non-blank line.
 
     Word n-grams and character n-grams of the normalised line are hashed (no
@@ -242,7 +242,9 @@ class LineFeaturizer(TransformerMixin, BaseEstimator):
         self.layout_weight = layout_weight
 
     # -- the pieces -----------------------------------------------------
-    def _hashers(self) -> tuple[HashingVectorizer, HashingVectorizer]:
+    def _hashers(self):
+        from sklearn.feature_extraction.text import HashingVectorizer
+
         common = dict(alternate_sign=False, norm=None, lowercase=False, dtype=np.float32)
         words = HashingVectorizer(
             analyzer="word", ngram_range=tuple(self.word_ngrams), n_features=2**self.word_bits,
@@ -315,3 +317,16 @@ class LineFeaturizer(TransformerMixin, BaseEstimator):
         c = self._weigh(ctf, self.idf_char_, self.char_weight)
         scaled = ((lay - self.layout_mean_) / self.layout_scale_ * self.layout_weight).astype(np.float32)
         return sp.hstack([w, c, sp.csr_matrix(scaled)], format="csr")
+
+
+def __getattr__(name: str):
+    """``LineFeaturizer`` is built on first use, so that importing this module (as
+    the prediction path does) does not import scikit-learn, which takes a second."""
+    if name == "LineFeaturizer":
+        from sklearn.base import BaseEstimator, TransformerMixin
+
+        cls = type("LineFeaturizer", (_LineFeaturizer, TransformerMixin, BaseEstimator),
+                   {"__module__": __name__, "__doc__": _LineFeaturizer.__doc__})
+        globals()["LineFeaturizer"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,19 +25,23 @@ import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
 from .errors import ModelError, OutputError
 from .context import context_dim, context_features
-from .features import LAYOUT_DIM, LineFeaturizer, Page
+from .features import LAYOUT_DIM, Page
 from .labels import LABELS
 from .text import decode_scrape, is_blank, split_lines
+
+if TYPE_CHECKING:
+    from .features import LineFeaturizer
 
 FORMAT_NAME = "noiseclf-model"
 FORMAT_VERSION = 1
 DEFAULT_MODEL_NAME = "default.noiseclf"
+DEFAULT_CACHE_LINES = 20_000  # distinct lines whose features a model remembers (see Model.set_cache)
 
 
 @dataclass(frozen=True)
@@ -69,26 +73,121 @@ def library_versions() -> dict[str, str]:
     }
 
 
+class LinearStage:
+    """A fitted logistic regression's prediction, without scikit-learn: the same
+    ``classes_``, ``coef_``, ``intercept_`` and ``predict_proba`` (softmax, or the
+    logistic function for two classes)."""
+
+    def __init__(self, classes, coef: np.ndarray, intercept: np.ndarray):
+        self.classes_ = np.array(classes)
+        self.coef_ = np.asarray(coef, dtype=np.float64)
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        self.n_features_in_ = self.coef_.shape[1]
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        from .fastpath import probabilities
+
+        return probabilities(np.asarray(X) @ self.coef_.T + self.intercept_, len(self.classes_))
+
+
 class Model:
     """A featuriser and a logistic regression, with the metadata that describes them."""
 
     def __init__(self, featurizer: LineFeaturizer, classifier, meta: dict | None = None, context=None):
-        self.featurizer = featurizer
-        self.classifier = classifier
+        self._featurizer = featurizer
+        self._classifier = classifier
         self.context = context  # second stage over neighbours' probabilities, or None
         self.meta = dict(meta or {})
         self.labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
+        self._saved: tuple[dict, dict] | None = None  # (featurizer params, arrays) of a loaded model
+        self._fast = None
+        self.cache_lines = DEFAULT_CACHE_LINES
+
+    # -- the reference objects are built only when asked for -------------
+    # A loaded model predicts through noiseclf.fastpath, which needs neither
+    # scikit-learn nor these objects; training, inspection and the reference
+    # path (predict_pages_reference) get them on first use.
+    @property
+    def featurizer(self) -> LineFeaturizer:
+        if self._featurizer is None:
+            self._build_reference()
+        return self._featurizer
+
+    @property
+    def classifier(self):
+        if self._classifier is None:
+            self._build_reference()
+        return self._classifier
+
+    def _build_reference(self) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        from .features import LineFeaturizer
+
+        params, arr = self._saved
+        featurizer = LineFeaturizer(**params)
+        featurizer.idf_word_ = arr["idf_word"]
+        featurizer.idf_char_ = arr["idf_char"]
+        featurizer.layout_mean_ = arr["layout_mean"]
+        featurizer.layout_scale_ = arr["layout_scale"]
+        featurizer.n_features_out_ = arr["coef"].shape[1]
+        clf = LogisticRegression()
+        clf.classes_ = np.array(self.labels)
+        clf.coef_ = arr["coef"].astype(np.float64)
+        clf.intercept_ = arr["intercept"]
+        clf.n_features_in_ = clf.coef_.shape[1]
+        self._featurizer, self._classifier = featurizer, clf
+
+    @property
+    def fast(self):
+        """The fast predictor (:mod:`noiseclf.fastpath`), or None when this model's
+        features are ones it does not compute (then the reference path is used)."""
+        if self._fast is None:
+            from .fastpath import FastPredictor
+
+            if self._saved is not None:
+                params, arr = self._saved
+            else:  # a model fresh from training: its float64 coefficients, not the saved float32
+                params, arr = self._featurizer.get_params(), _arrays(self)
+                arr["coef"] = np.asarray(self._classifier.coef_, dtype=np.float64)
+            self._fast = (FastPredictor(params, arr, self.labels, cache_size=self.cache_lines)
+                          if FastPredictor.supports(params, arr, len(self.labels)) else False)
+        return self._fast or None
+
+    def set_cache(self, lines: int) -> "Model":
+        """Remember the features of up to ``lines`` distinct lines (0: no cache).
+
+        Menus, footers and bylines repeat across the pages of a crawl; a line
+        seen before costs a dictionary look-up. Results are the same either way.
+        """
+        self.cache_lines = int(lines)
+        if self._fast:
+            self._fast.set_cache_size(self.cache_lines)
+        return self
 
     # -- prediction -----------------------------------------------------
     def predict_lines(self, pages: Sequence[Page]) -> np.ndarray:
         """First-stage probabilities: each line from its own features alone."""
         if sum(len(p) for p in pages) == 0:
             return np.zeros((0, len(self.labels)))
+        fast = self.fast
+        if fast is not None:
+            return fast.predict_proba(pages)
+        return self.predict_lines_reference(pages)
+
+    def predict_lines_reference(self, pages: Sequence[Page]) -> np.ndarray:
+        """:meth:`predict_lines` through the featuriser and scikit-learn (slow; the reference)."""
+        if sum(len(p) for p in pages) == 0:
+            return np.zeros((0, len(self.labels)))
         return self.classifier.predict_proba(self.featurizer.transform(pages))
 
-    def predict_pages(self, pages: Sequence[Page]) -> np.ndarray:
-        """Class probabilities, one row per non-blank line of every page."""
-        proba = self.predict_lines(pages)
+    def predict_pages(self, pages: Sequence[Page], reference: bool = False) -> np.ndarray:
+        """Class probabilities, one row per non-blank line of every page.
+
+        ``reference=True`` computes the first stage through the featuriser and
+        scikit-learn instead of the fast path (same numbers, slower).
+        """
+        proba = self.predict_lines_reference(pages) if reference else self.predict_lines(pages)
         if self.context is None or len(proba) == 0:
             return proba
         lengths = np.array([len(p) for p in pages], dtype=np.int64)
@@ -308,8 +407,14 @@ def _open_model(path: Path, arrays: bool = True) -> tuple[dict, bytes | None]:
 
 
 def load_model(path: str | Path | None = None) -> Model:
-    """Load a model file (the shipped model when ``path`` is None)."""
-    from sklearn.linear_model import LogisticRegression
+    """Load a model file (the shipped model when ``path`` is None).
+
+    Loading does not import scikit-learn: predictions go through
+    :mod:`noiseclf.fastpath`.
+    """
+    import inspect
+
+    from .features import _LineFeaturizer
 
     path = Path(path) if path is not None else default_model_path()
     meta, blob = _open_model(path)
@@ -319,13 +424,16 @@ def load_model(path: str | Path | None = None) -> Model:
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelError(f"{path}: the model's arrays cannot be read ({exc}); retrain it") from None
     params = dict(meta.get("featurizer", {}))
+    for key in ("word_ngrams", "char_ngrams"):
+        if key in params and isinstance(params[key], list):
+            params[key] = tuple(params[key])
+    known = set(inspect.signature(_LineFeaturizer.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - known)
     try:
-        for key in ("word_ngrams", "char_ngrams"):
-            if key in params:
-                params[key] = tuple(params[key])
-        featurizer = LineFeaturizer(**params)
-        n_word, n_char = 2**featurizer.word_bits, 2**featurizer.char_bits
-    except TypeError as exc:
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {', '.join(unknown)}")
+        n_word, n_char = 2 ** int(params.get("word_bits", 18)), 2 ** int(params.get("char_bits", 18))
+    except (TypeError, ValueError) as exc:
         raise ModelError(f"{path}: unknown feature settings ({exc}); retrain the model with this noiseclf") from None
     labels = meta["labels"]
     rows = 1 if len(labels) == 2 else len(labels)  # a binary logistic regression has one row
@@ -344,24 +452,16 @@ def load_model(path: str | Path | None = None) -> Model:
                 f"{path}: array {name} has shape {got}, this noiseclf expects {shape} "
                 "(the model was trained with different features); retrain it with this noiseclf"
             )
-    featurizer.idf_word_ = arr["idf_word"]
-    featurizer.idf_char_ = arr["idf_char"]
-    featurizer.layout_mean_ = arr["layout_mean"]
-    featurizer.layout_scale_ = arr["layout_scale"]
-    featurizer.n_features_out_ = n_word + n_char + LAYOUT_DIM
-    clf = LogisticRegression()
-    clf.classes_ = np.array(labels)
-    clf.coef_ = arr["coef"].astype(np.float64)
-    clf.intercept_ = arr["intercept"]
-    clf.n_features_in_ = clf.coef_.shape[1]
-    context = None
+    model = Model.__new__(Model)
+    model._featurizer = model._classifier = None
+    model.context = None
     if meta.get("context"):
-        context = LogisticRegression()
-        context.classes_ = np.array(labels)
-        context.coef_ = arr["context_coef"]
-        context.intercept_ = arr["context_intercept"]
-        context.n_features_in_ = context.coef_.shape[1]
-    model = Model(featurizer, clf, meta, context=context)
+        model.context = LinearStage(labels, arr["context_coef"], arr["context_intercept"])
+    model.meta = meta
+    model.labels = tuple(str(x) for x in labels)
+    model._saved = (params, arr)
+    model._fast = None
+    model.cache_lines = DEFAULT_CACHE_LINES
     model.path = path
     return model
 

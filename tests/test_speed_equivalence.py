@@ -1,0 +1,239 @@
+"""The fast prediction path (noiseclf.fastpath) gives the reference path's numbers.
+
+The reference is LineFeaturizer + scikit-learn's HashingVectorizer and
+LogisticRegression; the fast path re-implements hashing, counting, the shape
+features and the dot product with numpy. Counts and hashes must be identical;
+probabilities equal to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
+
+from noiseclf import fastpath as fp
+from noiseclf.features import LAYOUT_DIM, Page, line_shape
+from noiseclf.model import _npz_bytes, load_model, save_model
+from noiseclf.text import normalize_line, split_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+
+# Characters random lines are drawn from: ASCII, Latin-1, punctuation the shape
+# features look for, several scripts, digits of other scripts, odd white space,
+# astral characters (emoji, mathematical letters).
+ALPHABET = (
+    list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    + list(" \t  .,;:!?'\"()[]{}<>|/\\-_*+#@&%$=~^`")
+    + list("\u00e9\u00fc\u00df\u00c9\u00d6\u00bb\u00b7\u00a9\u2022\u203a\u2013\u2014\u2019\u201c\u201d\u2026")
+    + list("\u0391\u03b2\u0416\u0436\u05d0\u0627\u0660\u0663\u0967\u4e2d\u6587\u3042\u30ab\u0e01\ud55c")
+    + list("\u00a0\u2003\u2028\u0085\x0b\x0c\x1c\x1f\x00\u00b2\u2460\u2167\ufb01\uff21\u1e9e\u0130")
+    + ["\U0001F600", "\U0001D400", "\U0001D7D8", "\U00010400"]
+)
+WORDS = ["Jan 12", "12 March", "2025-01-02", "3/4/2025", "10:45", "ago", "Today", "\u00a9 2024",
+         "All Rights Reserved", "Privacy", "terms of use", "https://x.com", "www.site", "@user",
+         "](link)", "1. ", "2) ", "- ", "\u2022 ", "> ", "...", "\u2026", ":", "Read more.", "END.",
+         "Hello. World", "A.  B", "|", "\u00bb", " / ", "HEADLINE", "#", "[", "!", "1.", "9)"]
+
+
+def random_line(rng: np.random.Generator) -> str:
+    parts = []
+    for _ in range(int(rng.integers(0, 12))):
+        if rng.random() < 0.3:
+            parts.append(WORDS[int(rng.integers(len(WORDS)))])
+        else:
+            parts.append("".join(ALPHABET[int(i)] for i in rng.integers(0, len(ALPHABET), int(rng.integers(1, 9)))))
+        parts.append(" " if rng.random() < 0.8 else ALPHABET[int(rng.integers(len(ALPHABET)))])
+    return "".join(parts).replace("\n", " ").replace("\r", " ")
+
+
+def random_pages(seed: int, n_pages: int = 12) -> list[Page]:
+    rng = np.random.default_rng(seed)
+    pages = []
+    for _ in range(n_pages):
+        lines = []
+        for _ in range(int(rng.integers(0, 40))):
+            lines.append("" if rng.random() < 0.15 else random_line(rng))
+        if lines and rng.random() < 0.5:  # repeated lines (menus) and an indented one
+            lines += [lines[0], "    " + lines[-1], "\t" + lines[0]]
+        pages.append(Page(lines))
+    return pages
+
+
+def seed_pages() -> list[Page]:
+    return [Page(split_lines(p.read_text(encoding="utf-8"))) for p in SEEDS]
+
+
+def content_lines(pages: list[Page]) -> list[str]:
+    return [p.lines[i] for p in pages for i in p.content]
+
+
+def all_pages() -> list[Page]:
+    return seed_pages() + random_pages(1) + random_pages(2)
+
+
+def test_murmur_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    strings = ["", "a", "ab", "abc", "abcd", "abcde", " th", "\u00e9t\u00e9", "\U0001F600", "\u4e2d\u6587\u5b57"]
+    strings += [random_line(rng).replace("\x00", "")[: int(rng.integers(0, 40))] for _ in range(500)]
+    encoded = [s.encode("utf-8") for s in strings]
+    lengths = np.array([len(b) for b in encoded])
+    starts = np.cumsum(lengths) - lengths
+    buf = np.frombuffer(b"".join(encoded) + b"\0\0\0\0", dtype=np.uint8)
+    got = fp.murmur3_32(buf, starts, lengths)
+    want = np.array([murmurhash3_32(b, seed=0) for b in encoded], dtype=np.int32)
+    assert np.array_equal(got, want)
+    # and the bucket, including the one hash whose abs() overflows
+    h = np.array([-(2**31), -5, 0, 7, 2**31 - 1], dtype=np.int32)
+    assert fp.buckets(h, 2**18).tolist() == [0, 5, 0, 7, (2**31 - 1) % 2**18]
+
+
+@pytest.mark.parametrize("which", ["word", "char"])
+def test_hashed_counts_identical(which):
+    norm = [normalize_line(r) for r in content_lines(all_pages())]
+    norm += ["", "a", "ab cd", "x" * 400, "\u00e9 \u4e2d\u6587 \U0001F600z"]
+    for bits in (18, 10):
+        if which == "word":
+            ref = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**bits,
+                                    token_pattern=r"(?u)\b\w+\b", alternate_sign=False, norm=None,
+                                    lowercase=False, dtype=np.float32).transform(norm)
+            got = fp.word_counts(norm, (1, 2), 2**bits)
+        else:
+            short = [t[:160] for t in norm]
+            ref = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=2**bits,
+                                    alternate_sign=False, norm=None, lowercase=False,
+                                    dtype=np.float32).transform(short)
+            got = fp.char_wb_counts(short, (2, 4), 2**bits)
+        assert got.shape == ref.shape
+        assert abs(got - ref).max() == 0
+        assert got.nnz == ref.nnz
+
+
+def test_other_ngram_ranges_identical():
+    norm = [normalize_line(r) for r in content_lines(random_pages(3))] + ["a b c d e", "ab"]
+    for rng_ in [(1, 1), (2, 3), (1, 3)]:
+        ref = HashingVectorizer(analyzer="word", ngram_range=rng_, n_features=2**12, token_pattern=r"(?u)\b\w+\b",
+                                alternate_sign=False, norm=None, lowercase=False).transform(norm)
+        assert abs(fp.word_counts(norm, rng_, 2**12) - ref).max() == 0
+    for rng_ in [(1, 3), (3, 5), (4, 4)]:
+        ref = HashingVectorizer(analyzer="char_wb", ngram_range=rng_, n_features=2**12,
+                                alternate_sign=False, norm=None, lowercase=False).transform(norm)
+        assert abs(fp.char_wb_counts(norm, rng_, 2**12) - ref).max() == 0
+
+
+def test_line_shapes_identical():
+    raws = content_lines(all_pages())
+    raws += ["1.", "  2) item", "3.x", "x", "\u2022", "Jan", "12", "Jan 12", "a" * 3 + "B", "ABCD", "#!"]
+    got = fp.line_shapes(raws)
+    want = np.array([line_shape(r) for r in raws])
+    assert got.shape == want.shape
+    bad = np.argwhere(~np.isclose(got, want, rtol=0, atol=1e-12))
+    assert not len(bad), [(raws[i], j, got[i, j], want[i, j]) for i, j in bad[:5]]
+
+
+def _random_model(tmp_path: Path, labels: list[str], seed: int) -> Path:
+    """A model whose every column has a random weight, written in the model format."""
+    rng = np.random.default_rng(seed)
+    base = load_model()
+    meta = dict(base.meta)
+    meta["labels"] = labels
+    nw, nc = 2**12, 2**12
+    meta["featurizer"] = dict(meta["featurizer"], word_bits=12, char_bits=12, word_weight=0.7, char_weight=1.3,
+                              layout_weight=0.9)
+    rows = 1 if len(labels) == 2 else len(labels)
+    arrays = {
+        "idf_word": rng.uniform(1, 6, nw).astype(np.float32),
+        "idf_char": rng.uniform(1, 6, nc).astype(np.float32),
+        "layout_mean": rng.normal(0, 1, LAYOUT_DIM),
+        "layout_scale": rng.uniform(0.5, 2, LAYOUT_DIM),
+        "coef": rng.normal(0, 2, (rows, nw + nc + LAYOUT_DIM)).astype(np.float32),
+        "intercept": rng.normal(0, 1, rows),
+    }
+    blob = _npz_bytes(arrays)
+    meta["arrays_sha256"] = hashlib.sha256(blob).hexdigest()
+    path = tmp_path / f"random{seed}.noiseclf"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("meta.json", json.dumps(meta))
+        zf.writestr("arrays.npz", blob)
+    return path
+
+
+def _check_same(model, pages):
+    fast = model.predict_pages(pages)
+    ref = model.predict_pages(pages, reference=True)
+    assert fast.shape == ref.shape
+    assert np.abs(fast - ref).max() < 1e-6
+    top2 = np.sort(ref, axis=1)[:, -2:] if ref.shape[1] > 1 else ref
+    clear = (top2[:, -1] - top2[:, 0]) > 1e-5
+    assert np.array_equal(fast.argmax(axis=1)[clear], ref.argmax(axis=1)[clear])
+
+
+def test_shipped_model_fast_equals_reference():
+    model = load_model()
+    assert model.fast is not None
+    _check_same(model, all_pages())
+
+
+@pytest.mark.parametrize("labels", [["ad", "article", "footer", "nav", "related-story"], ["article", "nav"]])
+def test_random_models_fast_equals_reference(tmp_path, labels):
+    model = load_model(_random_model(tmp_path, labels, seed=len(labels)))
+    assert model.fast is not None
+    _check_same(model, all_pages())
+
+
+def test_cache_gives_the_same_results():
+    pages = all_pages()
+    cached = load_model().set_cache(50)  # smaller than the number of lines: evictions happen
+    plain = load_model().set_cache(0)
+    want = plain.predict_pages(pages)
+    for _ in range(2):
+        assert np.abs(cached.predict_pages(pages) - want).max() < 1e-12
+        for page in pages:  # one page at a time, as a crawler calls it
+            assert np.abs(cached.predict_pages([page]) - plain.predict_pages([page])).max() < 1e-12
+    assert len(cached.fast._cache) <= 50
+
+
+def test_saved_and_reloaded_model_predicts_the_same(tmp_path):
+    model = load_model()
+    pages = seed_pages()
+    before = model.predict_pages(pages)
+    path = save_model(model, tmp_path / "copy.noiseclf")
+    assert np.abs(load_model(path).predict_pages(pages) - before).max() < 1e-12
+
+
+def test_loading_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys, noiseclf; m = noiseclf.load_model(); m.clean('Hello world.\\n'); "
+            "print(any(k == 'sklearn' or k.startswith('sklearn.') for k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_blank_and_empty_pages():
+    model = load_model()
+    assert model.predict_pages([Page([]), Page(["", "  "])]).shape == (0, len(model.labels))
+    pages = [Page(["", "x"]), Page([]), Page(["Hello world.", "", "  "])]
+    _check_same(model, pages)
+
+
+def test_linear_stage_matches_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+
+    from noiseclf.model import LinearStage
+
+    rng = np.random.default_rng(5)
+    for k in (2, 3, 5):
+        X = rng.normal(size=(200, 7))
+        y = np.array(["ad", "article", "footer", "nav", "related-story"][:k])[rng.integers(0, k, 200)]
+        clf = LogisticRegression(max_iter=500).fit(X, y)
+        stage = LinearStage(clf.classes_, clf.coef_, clf.intercept_)
+        assert np.abs(stage.predict_proba(X) - clf.predict_proba(X)).max() < 1e-12
