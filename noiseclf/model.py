@@ -113,11 +113,19 @@ class Model:
             self._build_reference()
         return self._featurizer
 
+    @featurizer.setter
+    def featurizer(self, value) -> None:
+        self._featurizer, self._fast = value, None
+
     @property
     def classifier(self):
         if self._classifier is None:
             self._build_reference()
         return self._classifier
+
+    @classifier.setter
+    def classifier(self, value) -> None:
+        self._classifier, self._fast = value, None
 
     def _build_reference(self) -> None:
         from sklearn.linear_model import LogisticRegression

@@ -196,6 +196,8 @@ def test_cache_gives_the_same_results():
     for _ in range(2):
         assert np.abs(cached.predict_pages(pages) - want).max() < 1e-12
         for page in pages:  # one page at a time, as a crawler calls it
+            if not len(page):
+                continue
             assert np.abs(cached.predict_pages([page]) - plain.predict_pages([page])).max() < 1e-12
     assert len(cached.fast._cache) <= 50
 
