@@ -363,6 +363,15 @@ _AD_TEXT = re.compile(
     r"|advertisement\W+(scroll|continue) (down )?to continue( reading)?)\W*$",
     re.IGNORECASE,
 )
+# short calls to action (buttons) with no DOM class, inside or after the article
+_CTA_TEXT = re.compile(
+    r"^\W*(get( started| a quote| a demo| the app| it now| your free| started free)|start( (your )?free trial| now| assessment)"
+    r"|request (a |an )?(info|demo|quote|consultation)|try (it |for )?(free|now)|try \w+$|book (a |your |now)"
+    r"|download( now| the app| (our|the) (free )?(guide|ebook|report))|buy now|shop now|order now|sign up|subscribe( now)?"
+    r"|join (now|today|free)|register now|claim (your|offer)|schedule (a |your )?(demo|call|consultation)"
+    r"|contact sales|free trial|see (pricing|plans))\b[^\n]{0,30}$",
+    re.IGNORECASE,
+)
 _FOOTER_TEXT = re.compile(r"©|\(c\)\s*(19|20)\d\d|\bcopyright\b|all rights reserved", re.IGNORECASE)
 
 
@@ -452,6 +461,7 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
     dom_class = {i: _majority_class(c) for i, c in line_cls.items()}
 
     # title (headline) lines
+    title_lines: set[int] = set()
     title = Counter(align_tokens(gt_title or ""))
     n_title = sum(title.values())
     if n_title:
@@ -469,6 +479,7 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
                 if dc == "nav" and det.get("breadcrumb", 0) * 2 >= len(toks):
                     continue
                 article.add(i)
+                title_lines.add(i)
 
     # token-less lines between article lines
     tokful = [i for i in idx if ltoks[i]]
@@ -507,8 +518,11 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
         else:
             pending.append(i)
     if pending:
-        first = min(article) if article else None
-        last = max(article) if article else None
+        # position is judged against the body, not the headline: a byline between
+        # the headline and the first paragraph is header chrome (nav)
+        body = (article - title_lines) or article
+        first = min(body) if body else None
+        last = max(body) if body else None
         # where the page's footer starts: the first DOM-footer line after the article
         foot = [i for i in idx if dom_class.get(i) == "footer" and (last is None or i > last)]
         foot_start = min(foot) if foot else None
@@ -533,6 +547,9 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
             if above and above == below and above != "article":
                 label[i] = above
                 rule[i] = "neighbours"
+            elif first is not None and i > first and (foot_start is None or i < foot_start) and _CTA_TEXT.match(lines[i]):
+                label[i] = "ad"  # a call to action inside or after the article
+                rule[i] = "text"
             elif first is None:
                 label[i] = "nav" if pos[i] < len(idx) / 2 else "footer"
                 rule[i] = "position"
