@@ -64,6 +64,16 @@ def clean_cli(
         help="text: the kept lines, unchanged, blank lines between paragraphs. "
         "jsonl: every line with its label, probability and whether it is kept.",
     ),
+    corpus: Optional[Path] = typer.Option(
+        None, "--corpus",
+        help="Clean a corpus instead: a .jsonl (JSON Lines, may be .gz) or .parquet file, or a folder of them. "
+        "Every record keeps its fields; the text field is cleaned and noiseclf_kept_lines / "
+        "noiseclf_dropped_lines are added. Needs --output.",
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", help="With --corpus: the cleaned corpus file (.jsonl or .parquet)."),
+    text_field: str = typer.Option("text", "--text-field", help="With --corpus: the field holding the text."),
+    num_proc: int = typer.Option(1, "--num-proc", min=1, help="With --corpus: worker processes."),
 ) -> None:
     """Clean scrapes: keep the article lines, unchanged and in order.
 
@@ -73,6 +83,7 @@ def clean_cli(
       cat page.txt | noiseclf clean                # stdin to stdout
       noiseclf clean scrapes/*.txt -o cleaned/     # many files, one process
       noiseclf clean page.txt --format jsonl       # every line, labelled
+      noiseclf clean --corpus pages.jsonl --output clean.jsonl --num-proc 2
     """
     keep_set = set(keep or ["article"])
     unknown = keep_set - set(LABELS)
@@ -80,6 +91,9 @@ def clean_cli(
         raise typer.BadParameter(
             f"unknown label {', '.join(sorted(unknown))}; use one of {', '.join(LABELS)}", param_hint="--keep"
         )
+    if corpus is not None or output is not None:
+        _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc)
+        return
     if output_dir is not None and not paths:
         raise typer.BadParameter("--output-dir needs input files; stdin is cleaned to stdout", param_hint="--output-dir")
     if output_dir is not None:
@@ -135,3 +149,20 @@ def clean_cli(
         if len(paths) > 1:
             say(f"noiseclf: {failures} of {len(paths)} files could not be cleaned (see above)")
         raise typer.Exit(EXIT_INPUT)
+
+
+def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc) -> None:
+    """The --corpus mode (noiseclf.corpus does the work)."""
+    from ..corpus import clean_corpus
+
+    if corpus is None:
+        raise typer.BadParameter("--output goes with --corpus (for scrape files use --output-dir)", param_hint="--output")
+    if output is None:
+        raise typer.BadParameter("--corpus needs --output FILE (.jsonl or .parquet)", param_hint="--output")
+    if paths or output_dir is not None:
+        raise typer.BadParameter("--corpus cleans one corpus; give no scrape files or --output-dir with it",
+                                 param_hint="--corpus")
+    stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
+                         num_proc=num_proc, model_path=model)
+    say(f"noiseclf: {stats.records} records cleaned into {output}: "
+        f"{stats.kept_lines} lines kept, {stats.dropped_lines} dropped")

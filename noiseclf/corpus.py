@@ -1,0 +1,469 @@
+"""Clean a corpus: JSON Lines or Parquet records in, the same records out.
+
+Every record keeps all its fields; the text field is replaced by its cleaned
+text and two fields are added: ``noiseclf_kept_lines`` and
+``noiseclf_dropped_lines`` (non-blank lines kept and dropped).
+
+Reading goes through Hugging Face ``datasets`` in streaming mode, batch by
+batch, and every cleaned batch is written out at once, so memory stays flat
+however large the corpus is. JSON Lines records are read as raw lines and
+parsed with the standard ``json`` module (so a date stays the string it was;
+Arrow's type inference would have turned it into a timestamp); Parquet keeps
+its Arrow schema. With ``num_proc > 1`` batches are cleaned by worker
+processes (each loads the model once) while the main process reads and writes
+in order, with a bounded number of batches in flight.
+
+The output is written to a temporary file beside it and renamed into place
+when complete: an interrupted run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from .errors import InputError, OutputError
+from .model import Model, render_kept
+
+KEPT_FIELD = "noiseclf_kept_lines"
+DROPPED_FIELD = "noiseclf_dropped_lines"
+BATCH_SIZE = 256
+_JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
+_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
+
+
+@dataclass
+class CorpusStats:
+    records: int = 0
+    kept_lines: int = 0
+    dropped_lines: int = 0
+    output: Path | None = None
+
+
+def corpus_format(path: Path) -> str:
+    """``"jsonl"`` or ``"parquet"`` from a file name (compressed JSON Lines allowed)."""
+    name = path.name.lower()
+    for comp in _COMPRESSIONS:
+        if name.endswith(comp):
+            name = name[: -len(comp)]
+            break
+    if name.endswith(_JSON_SUFFIXES):
+        return "jsonl"
+    if name.endswith(".parquet"):
+        return "parquet"
+    raise InputError(
+        f"{path}: unknown corpus format; name the file *.jsonl (JSON Lines, optionally .gz) or *.parquet"
+    )
+
+
+def _input_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise InputError(f"{path}: the folder holds no corpus files; pass a .jsonl or .parquet file or a folder of them")
+        kinds = {corpus_format(p) for p in files}
+        if len(kinds) > 1:
+            raise InputError(f"{path}: the folder mixes JSON Lines and Parquet files; clean them separately")
+        return files
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    corpus_format(path)
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}); make the file readable") from None
+    return [path]
+
+
+# -- cleaning a batch of texts (runs in the main process or in workers) --------
+
+def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str]) -> tuple[list, list[int], list[int]]:
+    """Cleaned texts and the numbers of kept and dropped non-blank lines of each.
+
+    ``None`` stays ``None`` (0 kept, 0 dropped).
+    """
+    keep = set(keep)
+    idx = [i for i, t in enumerate(texts) if t is not None]
+    verdicts = model.classify_many([texts[i] for i in idx]) if idx else []
+    out: list = [None] * len(texts)
+    kept = [0] * len(texts)
+    dropped = [0] * len(texts)
+    for i, v in zip(idx, verdicts):
+        out[i] = render_kept(v, keep)
+        k = sum(1 for x in v if x.label is not None and x.label in keep)
+        kept[i] = k
+        dropped[i] = sum(1 for x in v if x.label is not None) - k
+    return out, kept, dropped
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(model_path: str | None, cache_lines: int) -> None:
+    from .model import load_model
+
+    _WORKER["model"] = load_model(model_path).set_cache(cache_lines)
+
+
+def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, keep, source: str):
+    """Clean a batch of raw JSON Lines; returns output lines (or an error message)."""
+    records, texts = [], []
+    for n, line in enumerate(lines, first_line):
+        if not line.strip():
+            records.append(None)
+            texts.append(None)
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return f"{source}:{n}: not a JSON record ({exc.msg} at column {exc.colno}); fix or remove the line"
+        if not isinstance(rec, dict):
+            return f"{source}:{n}: a JSON Lines record must be an object, got {type(rec).__name__}; fix the line"
+        if field not in rec:
+            fields = ", ".join(list(rec)[:8]) or "none"
+            return (f"{source}:{n}: the record has no field {field!r} (its fields: {fields}); "
+                    "pass the right one with --text-field")
+        text = rec[field]
+        if text is not None and not isinstance(text, str):
+            return f"{source}:{n}: field {field!r} holds {type(text).__name__}, not text; pass a text field with --text-field"
+        records.append(rec)
+        texts.append(text)
+    cleaned, kept, dropped = clean_texts(model, texts, keep)
+    out = []
+    for rec, c, k, d in zip(records, cleaned, kept, dropped):
+        if rec is None:
+            continue
+        rec[field] = c
+        rec[KEPT_FIELD] = k
+        rec[DROPPED_FIELD] = d
+        out.append(json.dumps(rec, ensure_ascii=False))
+    return out, sum(kept), sum(dropped)
+
+
+def _texts_batch(model: Model, texts: list, keep):
+    return clean_texts(model, texts, keep)
+
+
+def _run_jsonl_in_worker(lines, first_line, field, keep, source):
+    return _jsonl_batch(_WORKER["model"], lines, first_line, field, keep, source)
+
+
+def _run_texts_in_worker(texts, keep):
+    return _texts_batch(_WORKER["model"], texts, keep)
+
+
+class _Runner:
+    """Runs batch jobs in order, in this process or in a bounded pool of workers."""
+
+    def __init__(self, model: Model, num_proc: int, model_path: Path | None):
+        self.model = model
+        self.pool = None
+        self.pending: deque = deque()
+        self.window = 2 * num_proc
+        if num_proc > 1:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("spawn")  # no fork of a process with reader threads
+            self.pool = ctx.Pool(num_proc, initializer=_worker_init,
+                                 initargs=(None if model_path is None else str(model_path), model.cache_lines))
+
+    def submit(self, local: Callable, remote: Callable, args: tuple) -> Iterator:
+        """Queue a job; yields the results that are ready, in order."""
+        if self.pool is None:
+            yield local(self.model, *args)
+            return
+        self.pending.append(self.pool.apply_async(remote, args))
+        while len(self.pending) >= self.window:
+            yield self.pending.popleft().get()
+
+    def drain(self) -> Iterator:
+        while self.pending:
+            yield self.pending.popleft().get()
+
+    def close(self, ok: bool) -> None:
+        if self.pool is not None:
+            if ok:
+                self.pool.close()
+            else:
+                self.pool.terminate()
+            self.pool.join()
+
+
+# -- reading -----------------------------------------------------------------
+
+def _quiet_datasets():
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    return datasets
+
+
+def _jsonl_lines(files: list[Path], batch_size: int) -> Iterator[tuple[Path, int, list[str]]]:
+    """(file, number of the batch's first line, raw lines) through ``datasets``' text loader."""
+    datasets = _quiet_datasets()
+    for path in files:
+        try:
+            ds = datasets.load_dataset("text", data_files=str(path), split="train", streaming=True)
+            n = 1
+            for batch in ds.iter(batch_size=batch_size):
+                lines = batch["text"]
+                yield path, n, lines
+                n += len(lines)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); re-save it as UTF-8") from None
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, OutputError):
+                raise
+            raise InputError(f"{path}: cannot be read as JSON Lines ({exc}); check the file") from None
+
+
+def _parquet_tables(files: list[Path], batch_size: int, field: str):
+    datasets = _quiet_datasets()
+    import pyarrow.parquet as pq
+
+    for path in files:
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise InputError(f"{path}: not a readable Parquet file ({exc}); check the file") from None
+        if field not in schema.names:
+            raise InputError(f"{path}: the records have no field {field!r} (fields: {', '.join(schema.names)}); "
+                             "pass the right one with --text-field")
+        typ = schema.field(field).type
+        if str(typ) not in ("string", "large_string", "string_view", "null"):
+            raise InputError(f"{path}: field {field!r} holds {typ}, not text; pass a text field with --text-field")
+        ds = datasets.load_dataset("parquet", data_files=str(path), split="train", streaming=True)
+        for table in ds.with_format("arrow").iter(batch_size=batch_size):
+            yield path, table
+
+
+def parquet_rows(files: Sequence[Path]) -> int | None:
+    try:
+        import pyarrow.parquet as pq
+
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in files)
+    except Exception:
+        return None
+
+
+# -- writing -----------------------------------------------------------------
+
+class _AtomicOutput:
+    """A temporary file beside ``path``, renamed over it by :meth:`commit`."""
+
+    def __init__(self, path: Path):
+        parent = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            raise OutputError(f"{path}: is a folder; give a file name such as {path}/cleaned.jsonl")
+        if not parent.is_dir():
+            raise OutputError(f"{path}: folder {parent} does not exist; create it first")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write in {parent} ({exc.strerror}); pick another --output") from None
+        os.close(fd)
+        self.path, self.tmp = path, Path(tmp)
+
+    def commit(self) -> None:
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp made it private; give it a normal file's mode
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        try:
+            self.tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _progress(total: int | None, enabled: bool | None):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=" records", file=sys.stderr, dynamic_ncols=True, desc="noiseclf")
+
+
+def clean_corpus(
+    source: str | Path,
+    output: str | Path,
+    model: Model,
+    text_field: str = "text",
+    keep: Iterable[str] = ("article",),
+    num_proc: int = 1,
+    batch_size: int = BATCH_SIZE,
+    progress: bool | None = None,
+    model_path: str | Path | None = None,
+) -> CorpusStats:
+    """Clean the ``text_field`` of every record of ``source`` into ``output``.
+
+    ``source``: a .jsonl (optionally compressed) or .parquet file, or a folder
+    of them. The output format follows ``output``'s name. ``model_path`` is the
+    model file workers load when ``num_proc > 1`` (default: the shipped model).
+    ``progress``: a progress bar on stderr (default: only when it is a terminal).
+    """
+    source, output = Path(source), Path(output)
+    files = _input_files(source)
+    in_fmt = corpus_format(files[0])
+    out_fmt = corpus_format(output) if not output.is_dir() else None
+    if out_fmt is None:
+        raise OutputError(f"{output}: is a folder; give a file name such as {output}/cleaned.{in_fmt}")
+    if output.name.lower().endswith(_COMPRESSIONS):
+        raise OutputError(f"{output}: compressed output is not supported; name it *.jsonl or *.parquet")
+    if any(output.resolve() == f.resolve() for f in files):
+        raise OutputError(f"{output}: is also the input; write the cleaned corpus to another file")
+    if num_proc < 1:
+        raise ValueError("num_proc must be at least 1")
+    keep = sorted(set(keep))
+    if model_path is None:
+        model_path = getattr(model, "path", None)
+
+    stats = CorpusStats(output=output)
+    out = _AtomicOutput(output)
+    runner = None
+    ok = False
+    bar = _progress(parquet_rows(files) if in_fmt == "parquet" else None, progress)
+    try:
+        runner = _Runner(model, num_proc, model_path)
+        writer = _Writer(out.tmp, out_fmt)
+        if in_fmt == "jsonl":
+            _run_jsonl(files, runner, writer, text_field, keep, batch_size, stats, bar)
+        else:
+            _run_parquet(files, runner, writer, text_field, keep, batch_size, stats, bar)
+        writer.close()
+        ok = True
+    finally:
+        if bar is not None:
+            bar.close()
+        if runner is not None:
+            runner.close(ok)
+        if ok:
+            out.commit()
+        else:
+            out.discard()
+    return stats
+
+
+def _run_jsonl(files, runner, writer, field, keep, batch_size, stats, bar) -> None:
+    def handle(result):
+        if isinstance(result, str):
+            raise InputError(result)
+        lines, k, d = result
+        writer.write_json_lines(lines)
+        stats.records += len(lines)
+        stats.kept_lines += k
+        stats.dropped_lines += d
+        if bar is not None:
+            bar.update(len(lines))
+
+    for path, first, lines in _jsonl_lines(files, batch_size):
+        args = (lines, first, field, keep, str(path))
+        for result in runner.submit(_jsonl_batch_local, _run_jsonl_in_worker, args):
+            handle(result)
+    for result in runner.drain():
+        handle(result)
+
+
+def _jsonl_batch_local(model, lines, first, field, keep, source):
+    return _jsonl_batch(model, lines, first, field, keep, source)
+
+
+def _run_parquet(files, runner, writer, field, keep, batch_size, stats, bar) -> None:
+    tables: deque = deque()
+
+    def handle(result):
+        table = tables.popleft()
+        cleaned, kept, dropped = result
+        writer.write_table(_with_cleaned(table, field, cleaned, kept, dropped))
+        stats.records += table.num_rows
+        stats.kept_lines += sum(kept)
+        stats.dropped_lines += sum(dropped)
+        if bar is not None:
+            bar.update(table.num_rows)
+
+    for _path, table in _parquet_tables(files, batch_size, field):
+        tables.append(table)
+        texts = table.column(field).to_pylist()
+        for result in runner.submit(_texts_batch, _run_texts_in_worker, (texts, keep)):
+            handle(result)
+    for result in runner.drain():
+        handle(result)
+
+
+def _with_cleaned(table, field: str, cleaned, kept, dropped):
+    import pyarrow as pa
+
+    i = table.schema.get_field_index(field)
+    typ = table.schema.field(field).type
+    if str(typ) == "null":
+        typ = pa.string()
+    table = table.set_column(i, pa.field(field, typ), pa.array(cleaned, type=typ))
+    for name, values in ((KEPT_FIELD, kept), (DROPPED_FIELD, dropped)):
+        col = pa.array(values, type=pa.int64())
+        if name in table.schema.names:
+            table = table.set_column(table.schema.get_field_index(name), name, col)
+        else:
+            table = table.append_column(name, col)
+    meta = dict(table.schema.metadata or {})
+    meta.pop(b"huggingface", None)  # it describes the input's columns, not these
+    return table.replace_schema_metadata(meta or None)
+
+
+class _Writer:
+    """Writes cleaned batches to the temporary output, in the output's format."""
+
+    def __init__(self, path: Path, fmt: str):
+        self.path, self.fmt = path, fmt
+        self.fh = open(path, "w", encoding="utf-8", newline="\n") if fmt == "jsonl" else None
+        self.pq = None
+
+    def write_json_lines(self, lines: list[str]) -> None:
+        if self.fmt == "jsonl":
+            self.fh.write("".join(line + "\n" for line in lines))
+        else:
+            import pyarrow as pa
+
+            if lines:
+                self.write_table(pa.Table.from_pylist([json.loads(x) for x in lines]))
+
+    def write_table(self, table) -> None:
+        if self.fmt == "jsonl":
+            self.fh.write("".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in table.to_pylist()))
+            return
+        import pyarrow.parquet as pq
+
+        if self.pq is None:
+            self.schema = table.schema
+            self.pq = pq.ParquetWriter(self.path, table.schema)
+        elif not table.schema.equals(self.schema, check_metadata=False):
+            try:
+                table = table.cast(self.schema)
+            except (ValueError, TypeError, NotImplementedError) as exc:
+                raise OutputError(
+                    f"{self.path}: records of differing types cannot share one Parquet file ({exc}); "
+                    "write JSON Lines instead (--output NAME.jsonl)") from None
+        self.pq.write_table(table)
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+        if self.pq is not None:
+            self.pq.close()
+        elif self.fmt == "parquet":  # nothing written: an empty file is not Parquet
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.table({}), self.path)
