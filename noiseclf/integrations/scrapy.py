@@ -1,0 +1,103 @@
+"""A Scrapy item pipeline that keeps the article lines of a scraped text field.
+
+Enable it in the project's ``settings.py``::
+
+    ITEM_PIPELINES = {"noiseclf.integrations.scrapy.NoiseclfPipeline": 300}
+    NOISECLF_FIELD = "text"            # the item field holding the scraped text
+    NOISECLF_OUTPUT_FIELD = "text"     # where the cleaned text goes (default: NOISECLF_FIELD)
+    NOISECLF_MODEL = None              # a model file (default: the shipped model)
+    NOISECLF_KEEP = ["article"]        # labels to keep
+    NOISECLF_COUNTS = False            # also set noiseclf_kept_lines / noiseclf_dropped_lines
+    NOISECLF_CACHE_LINES = 20000       # lines whose features are remembered (menus repeat)
+
+The model is loaded once, when the spider opens. Items without the field (or
+with ``None``) pass through unchanged. Counts go to the crawl stats
+(``noiseclf/items``, ``noiseclf/lines_kept``, ``noiseclf/lines_dropped``).
+Works with dicts, ``scrapy.Item``, dataclass and attrs items (via itemadapter).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..errors import NoiseclfError
+from ..labels import LABELS
+from ..model import DEFAULT_CACHE_LINES, Model, load_model, render_kept
+
+KEPT_FIELD = "noiseclf_kept_lines"
+DROPPED_FIELD = "noiseclf_dropped_lines"
+
+
+class NoiseclfPipeline:
+    def __init__(
+        self,
+        field: str = "text",
+        output_field: str | None = None,
+        model: str | None = None,
+        keep: Iterable[str] = ("article",),
+        counts: bool = False,
+        cache_lines: int = DEFAULT_CACHE_LINES,
+        stats: Any = None,
+    ):
+        keep = [k.strip() for k in keep if k.strip()]
+        unknown = sorted(set(keep) - set(LABELS))
+        if unknown or not keep:
+            raise ValueError(f"NOISECLF_KEEP: unknown label(s) {', '.join(unknown) or '(none given)'}; "
+                             f"use some of {', '.join(LABELS)}")
+        self.field = field
+        self.output_field = output_field or field
+        self.model_path = model or None
+        self.keep = set(keep)
+        self.counts = counts
+        self.cache_lines = int(cache_lines)
+        self.stats = stats
+        self.model: Model | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        s = crawler.settings
+        return cls(
+            field=s.get("NOISECLF_FIELD", "text"),
+            output_field=s.get("NOISECLF_OUTPUT_FIELD"),
+            model=s.get("NOISECLF_MODEL"),
+            keep=s.getlist("NOISECLF_KEEP", ["article"]),
+            counts=s.getbool("NOISECLF_COUNTS", False),
+            cache_lines=s.getint("NOISECLF_CACHE_LINES", DEFAULT_CACHE_LINES),
+            stats=crawler.stats,
+        )
+
+    def open_spider(self, spider=None) -> None:
+        if self.model is None:
+            try:
+                self.model = load_model(self.model_path).set_cache(self.cache_lines)
+            except NoiseclfError as exc:  # name the setting to change
+                raise NoiseclfError(f"NOISECLF_MODEL: {exc}") from None
+
+    def process_item(self, item: Any, spider=None) -> Any:
+        from itemadapter import ItemAdapter
+
+        if self.model is None:
+            self.open_spider(spider)
+        adapter = ItemAdapter(item)
+        text = adapter.get(self.field)
+        if text is None:
+            return item
+        if isinstance(text, (list, tuple)):  # e.g. response.css("p::text").getall()
+            text = "\n".join(str(t) for t in text)
+        verdicts = self.model.classify_text(text)  # bytes are decoded like a scrape file
+        cleaned = render_kept(verdicts, self.keep)
+        kept = sum(1 for v in verdicts if v.label in self.keep)
+        dropped = sum(1 for v in verdicts if v.label is not None) - kept
+        try:
+            adapter[self.output_field] = cleaned
+            if self.counts:
+                adapter[KEPT_FIELD] = kept
+                adapter[DROPPED_FIELD] = dropped
+        except KeyError as exc:
+            raise KeyError(f"noiseclf: the item type has no field {exc}; declare it on the Item "
+                           "or set NOISECLF_OUTPUT_FIELD / NOISECLF_COUNTS") from None
+        if self.stats is not None:
+            self.stats.inc_value("noiseclf/items")
+            self.stats.inc_value("noiseclf/lines_kept", kept)
+            self.stats.inc_value("noiseclf/lines_dropped", dropped)
+        return item
