@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,25 +82,37 @@ def _locate_scrape(labels_path: Path, scrape_dirs: Sequence[Path]) -> Path:
     )
 
 
+def _record_line_numbers(path: Path) -> tuple[list[int], int]:
+    """1-based numbers of the non-blank lines of a labels file, and their count."""
+    try:
+        with open(path, "rb") as fh:
+            numbers = [n for n, raw in enumerate(fh, 1) if raw.strip()]
+    except OSError as exc:
+        raise LabelsError(f"{path}: cannot be read ({exc.strerror}); check the file and its permissions") from None
+    return numbers, len(numbers)
+
+
 def _read_records_with_datasets(files: list[Path]) -> list[list[dict]] | None:
     """Read all labels files in one pass through the ``datasets`` JSON loader.
 
     Returns the records grouped per file, or None when Arrow could not parse
-    the files (broken JSON, mixed types): the caller then finds the bad line.
+    the files exactly (broken JSON, mixed or coerced types, bad UTF-8): the
+    caller then reads them with the strict parser, which names the bad line.
     """
     import datasets  # imported here: loading it costs a second and only labels need it
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-    counts = []
-    for f in files:
-        with open(f, "rb") as fh:
-            counts.append(sum(1 for raw in fh if raw.strip()))
+    counts = [_record_line_numbers(f)[1] for f in files]
     if sum(counts) == 0:
         return [[] for _ in files]
     nonempty = [f for f, c in zip(files, counts) if c]
-    with tempfile.TemporaryDirectory(prefix="noiseclf-labels-") as cache:
-        try:
+    # datasets logs a multi-line error for unparsable JSON; the strict reader reports it instead.
+    ds_logger = logging.getLogger("datasets")
+    level = ds_logger.level
+    ds_logger.setLevel(logging.CRITICAL)
+    try:
+        with tempfile.TemporaryDirectory(prefix="noiseclf-labels-") as cache:
             ds = datasets.load_dataset(
                 "json",
                 data_files=[str(f) for f in nonempty],
@@ -107,12 +120,18 @@ def _read_records_with_datasets(files: list[Path]) -> list[list[dict]] | None:
                 cache_dir=cache,
                 keep_in_memory=True,
             )
-        except Exception:  # Arrow's errors carry no line number; locate it ourselves
-            return None
-        columns = set(ds.column_names)
-        if not {"line", "text", "label"} <= columns:
-            return None
-        rows = ds.select_columns(["line", "text", "label"]).to_dict()
+            # Only trust Arrow when it saw exactly the types of the format: it
+            # would otherwise coerce quietly ("6" -> 6, 6 -> 6.0 for the whole column).
+            want = {"line": "int64", "text": "string", "label": "string"}
+            for column, dtype in want.items():
+                feature = ds.features.get(column)
+                if not isinstance(feature, datasets.Value) or feature.dtype != dtype:
+                    return None
+            rows = ds.select_columns(["line", "text", "label"]).to_dict()
+    except Exception:  # Arrow's errors carry no line number; locate it ourselves
+        return None
+    finally:
+        ds_logger.setLevel(level)
     if len(rows["line"]) != sum(counts):
         return None
     grouped, start = [], 0
@@ -127,20 +146,40 @@ def _read_records_with_datasets(files: list[Path]) -> list[list[dict]] | None:
     return grouped
 
 
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj: dict = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"key {key!r} appears twice")
+        obj[key] = value
+    return obj
+
+
 def _read_records_strictly(path: Path) -> list[tuple[int, dict]]:
     """Parse one file line by line, raising on the first bad line."""
     records = []
     try:
-        raw_lines = path.read_text(encoding="utf-8").split("\n")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LabelsError(f"{path}: cannot be read ({exc.strerror}); check the file and its permissions") from None
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LabelsError(f"{path}: not UTF-8 (byte {exc.start}); save the labels file as UTF-8") from None
-    for n, raw in enumerate(raw_lines, 1):
+        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        n = data.count(b"\n", 0, start) + 1
+        raise LabelsError(
+            f"{path}:{n}: not UTF-8 (byte {start}); save the labels file as UTF-8"
+        ) from None
+    for n, raw in enumerate(text.split("\n"), 1):
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as exc:
             raise LabelsError(f"{path}:{n}: broken JSON ({exc.msg}); fix or delete this line") from None
+        except (ValueError, RecursionError) as exc:
+            why = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            raise LabelsError(f"{path}:{n}: broken JSON ({why[:80]}); fix or delete this line") from None
         if not isinstance(obj, dict):
             raise LabelsError(f'{path}:{n}: expected an object {{"line", "text", "label"}}; fix this line')
         records.append((n, obj))
@@ -153,11 +192,13 @@ def _check_record(path: Path, n: int, obj: dict, lines: list[str], scrape: Path)
         raise LabelsError(f"{path}:{n}: missing {', '.join(missing)}; every record needs line, text and label")
     line_no, text, label = obj["line"], obj["text"], obj["label"]
     if isinstance(line_no, bool) or not isinstance(line_no, int):
-        raise LabelsError(f"{path}:{n}: line must be a whole number, got {line_no!r}; fix this record")
-    if label not in LABELS:
+        raise LabelsError(f"{path}:{n}: line must be a whole number, got {line_no!r:.40}; fix this record")
+    if not isinstance(label, str) or label not in LABELS:
         raise LabelsError(
-            f"{path}:{n}: unknown label {label!r}; use one of {', '.join(LABELS)}"
+            f"{path}:{n}: unknown label {label!r:.40}; use one of {', '.join(LABELS)}"
         )
+    if not isinstance(text, str):
+        raise LabelsError(f"{path}:{n}: text must be a string, got {text!r:.40}; fix this record")
     if not 1 <= line_no <= len(lines):
         raise LabelsError(
             f"{path}:{n}: line {line_no} is outside {scrape} ({len(lines)} lines); "
@@ -172,6 +213,27 @@ def _check_record(path: Path, n: int, obj: dict, lines: list[str], scrape: Path)
     if is_blank(text):
         raise LabelsError(f"{path}:{n}: line {line_no} is blank; blank lines are not labelled, delete this record")
     return line_no, label
+
+
+def _check_file(path: Path, numbered: list[tuple[int, dict]], lines: list[str], scrape: Path) -> list[str | None]:
+    labels: list[str | None] = [None] * len(lines)
+    seen: dict[int, int] = {}
+    for n, obj in numbered:
+        line_no, label = _check_record(path, n, obj, lines, scrape)
+        if line_no in seen:
+            raise LabelsError(
+                f"{path}:{n}: line {line_no} is labelled twice (first at {path}:{seen[line_no]}); "
+                "keep one of the two records"
+            )
+        seen[line_no] = n
+        labels[line_no - 1] = label
+    for j, line in enumerate(lines):
+        if not is_blank(line) and labels[j] is None:
+            raise LabelsError(
+                f"{path}: no record for line {j + 1} ({scrape}:{j + 1}: {line.strip()[:40]!r}); "
+                "add a record for it (the scrape may have changed since labelling)"
+            )
+    return labels
 
 
 def load_labels(
@@ -192,29 +254,16 @@ def load_labels(
         decoded = read_scrape(scrape)
         lines = split_lines(decoded.text)
         if grouped is None:
-            numbered = _read_records_strictly(path)
+            labels = _check_file(path, _read_records_strictly(path), lines, scrape)
         else:
             # Record k sits on the k-th non-blank line of the file.
-            with open(path, "rb") as fh:
-                record_lines = [n for n, raw in enumerate(fh, 1) if raw.strip()]
-            numbered = list(zip(record_lines, grouped[i]))
-        labels: list[str | None] = [None] * len(lines)
-        seen: dict[int, int] = {}
-        for n, obj in numbered:
-            line_no, label = _check_record(path, n, obj, lines, scrape)
-            if line_no in seen:
-                raise LabelsError(
-                    f"{path}:{n}: line {line_no} is labelled twice (first at {path}:{seen[line_no]}); "
-                    "keep one of the two records"
-                )
-            seen[line_no] = n
-            labels[line_no - 1] = label
-        for j, line in enumerate(lines):
-            if not is_blank(line) and labels[j] is None:
-                raise LabelsError(
-                    f"{path}: line {j + 1} of {scrape} has no label ({line.strip()[:40]!r}); "
-                    "add a record for it"
-                )
+            record_lines, _ = _record_line_numbers(path)
+            try:
+                labels = _check_file(path, list(zip(record_lines, grouped[i])), lines, scrape)
+            except LabelsError:
+                # Re-read this file exactly: the strict parser's error is the precise one.
+                labels = _check_file(path, _read_records_strictly(path), lines, scrape)
+                raise
         result.append(LabelledScrape(path.stem, scrape, path, lines, labels))
     return result
 

@@ -20,7 +20,8 @@ import io
 import json
 import os
 import platform
-import tempfile
+import secrets
+import stat
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
@@ -38,8 +39,9 @@ from .text import decode_scrape, is_blank, split_lines
 if TYPE_CHECKING:
     from .features import LineFeaturizer
 
-FORMAT_NAME = "noiseclf-model"
-FORMAT_VERSION = 1
+from . import compat
+from .compat import FORMAT_NAME, FORMAT_VERSION  # noqa: F401  (re-exported)
+
 DEFAULT_MODEL_NAME = "default.noiseclf"
 DEFAULT_CACHE_LINES = 20_000  # distinct lines whose features a model remembers (see Model.set_cache)
 
@@ -302,25 +304,110 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+# Test hook: NOISECLF_TEST_SLOW_WRITE=SECONDS makes every atomic write go out
+# in 4 KiB chunks with that pause between them, so that a test can kill the
+# process while a write is under way. Unset in normal use.
+_SLOW_WRITE_ENV = "NOISECLF_TEST_SLOW_WRITE"
+_TMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name[:120]}."
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temporary files left beside ``path`` by writers that were killed.
+
+    A temporary file is named ``.NAME.PID.RANDOM.tmp``; it is stale when no
+    process PID is running (a live writer's file is never touched).
+    """
+    prefix = _temp_prefix(path)
+    try:
+        candidates = [p for p in path.parent.iterdir()
+                      if p.name.startswith(prefix) and p.name.endswith(_TMP_SUFFIX)]
+    except OSError:
+        return
+    for p in candidates:
+        pid_text = p.name[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # its writer is still running
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError, OSError):
+            continue
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def _write_all(fh, data: bytes) -> None:
+    delay = os.environ.get(_SLOW_WRITE_ENV)
+    if not delay:
+        fh.write(data)
+        return
+    import time
+
+    pause = float(delay)
+    view = memoryview(data)
+    for i in range(0, len(view), 4096):
+        fh.write(view[i:i + 4096])
+        fh.flush()
+        time.sleep(pause)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    """Write ``data`` to ``path`` so that it is either all there or not at all.
+
+    The bytes go to a temporary file ``.NAME.PID.RANDOM.tmp`` beside ``path``
+    (created with the usual permissions, or those of the file it replaces),
+    which is flushed to disk and renamed over ``path``. An interrupted or
+    killed writer leaves the previous file intact; temporary files left by a
+    killed writer are deleted by the next write to the same path.
+    """
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
+    parent = path.parent
     if not parent.is_dir():
         raise OutputError(f"{path}: folder {parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name inside it")
+    _remove_stale_temps(path)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = None
+    tmp = parent / f"{_temp_prefix(path)}{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {parent} ({exc.strerror}); check its permissions or pick another place") from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            _write_all(fh, data)
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
+        except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: could not be written ({exc.strerror or exc}); the previous file, if any, is unchanged") from None
         raise
+    try:  # make the rename itself durable
+        dfd = os.open(parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
     return path
 
 
@@ -342,6 +429,8 @@ def save_model(model: Model, path: str | Path) -> Path:
             "context": None if model.context is None else {
                 "type": "LogisticRegression", "n_features": int(model.context.coef_.shape[1])},
             "arrays_sha256": hashlib.sha256(blob).hexdigest(),
+            # What the saved numbers give on fixed lines: loading recomputes it.
+            "selfcheck": compat.selfcheck_record(model.predict_pages([Page(list(compat.SELFCHECK_LINES))])),
         }
     )
     meta.setdefault("versions", library_versions())
@@ -378,88 +467,165 @@ def read_meta(path: str | Path) -> dict:
     return meta
 
 
+_HINT = "pass a model written by `noiseclf train`"
+
+
+def _sniff(head: bytes) -> str:
+    """Say what a file that is not a model looks like, without parsing it."""
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "it is a Python pickle, which can run code when loaded; noiseclf never loads pickles"
+    if head[:2] in (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda") or head[:2] == b"ZF":
+        return "it looks like a compressed joblib/pickle file; noiseclf never loads pickles"
+    return "it is not a noiseclf model archive"
+
+
 def _open_model(path: Path, arrays: bool = True) -> tuple[dict, bytes | None]:
-    hint = "pass a model written by `noiseclf train`"
+    """Read and check the metadata (and the raw arrays member) of a model file.
+
+    Nothing in the file is executed or unpickled: the archive is read as a
+    zip, ``meta.json`` as JSON (size-capped), ``arrays.npz`` as bytes checked
+    against the SHA-256 in the metadata.
+    """
     if not path.exists():
-        raise ModelError(f"{path}: no such model file; {hint}, or omit --model to use the shipped one")
+        raise ModelError(f"{path}: no such model file; {_HINT}, or omit --model to use the shipped one")
     if path.is_dir():
-        raise ModelError(f"{path}: is a directory, not a model file; {hint}")
-    if not zipfile.is_zipfile(path):
-        raise ModelError(f"{path}: not a noiseclf model file (refused without loading it); {hint}")
+        raise ModelError(f"{path}: is a directory, not a model file; {_HINT}")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot be read ({exc.strerror}); check the path and permissions") from None
+    if not is_zip:
+        raise ModelError(f"{path}: not a noiseclf model file ({_sniff(head)}); refused without loading it; {_HINT}")
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             if not {"meta.json", "arrays.npz"} <= names:
-                raise ModelError(f"{path}: not a noiseclf model file (missing meta.json or arrays.npz); {hint}")
+                raise ModelError(f"{path}: not a noiseclf model file (no meta.json and arrays.npz inside); refused; {_HINT}")
+            if zf.getinfo("meta.json").file_size > compat.MAX_META_BYTES:
+                raise ModelError(f"{path}: the model's meta.json is implausibly large; refused; {_HINT}")
             meta = json.loads(zf.read("meta.json").decode("utf-8"))
-            blob = zf.read("arrays.npz") if arrays else None
+            blob = None
+            if arrays:
+                meta = _check_meta(path, meta)
+                limit = _arrays_limit(meta)
+                if zf.getinfo("arrays.npz").file_size > limit:
+                    raise ModelError(
+                        f"{path}: the model's arrays are larger than its feature settings allow; "
+                        f"the file is damaged or altered: {compat.RETRAIN}"
+                    )
+                blob = zf.read("arrays.npz")
     except ModelError:
         raise
-    except (zipfile.BadZipFile, OSError, UnicodeDecodeError, json.JSONDecodeError, EOFError) as exc:
-        raise ModelError(f"{path}: the model file is corrupt ({exc}); retrain it or download it again") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise ModelError(f"{path}: not a noiseclf model file (unknown format); {hint}")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        written_by = meta.get("versions", {}).get("noiseclf", "a newer noiseclf")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError,
+            UnicodeDecodeError, ValueError, RecursionError, RuntimeError) as exc:
+        raise ModelError(f"{path}: the model file is corrupt ({type(exc).__name__}); download it again or {compat.RETRAIN}") from None
+    if blob is None:
+        meta = _check_meta(path, meta)
+    elif hashlib.sha256(blob).hexdigest() != meta.get("arrays_sha256"):
         raise ModelError(
-            f"{path}: model format {version!r} was written by noiseclf {written_by}; "
-            f"this noiseclf reads format {FORMAT_VERSION}: upgrade noiseclf (pip install -U noiseclf)"
+            f"{path}: the model's arrays do not match the checksum in its metadata (corrupt or "
+            f"altered file); download it again or {compat.RETRAIN}"
         )
-    labels = meta.get("labels")
-    if not isinstance(labels, list) or not labels or not set(labels) <= set(LABELS):
-        raise ModelError(f"{path}: the model's label set {labels!r} is not a subset of {list(LABELS)}; {hint}")
-    if blob is not None and hashlib.sha256(blob).hexdigest() != meta.get("arrays_sha256"):
-        raise ModelError(f"{path}: the model's arrays do not match the checksum in its metadata (corrupt or altered file); retrain it or download it again")
     return meta, blob
+
+
+def _featurizer_defaults() -> dict:
+    """The featuriser's settings and their defaults (without importing scikit-learn)."""
+    import inspect
+
+    from .features import _LineFeaturizer
+
+    return {k: p.default for k, p in inspect.signature(_LineFeaturizer.__init__).parameters.items() if k != "self"}
+
+
+def _check_meta(path: Path, meta: object) -> dict:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ModelError(f"{path}: not a noiseclf model file (unknown format); {_HINT}")
+    meta = compat.migrate(path, meta)
+    compat.check_labels(path, meta, LABELS)
+    compat.featurizer_params(path, meta, _featurizer_defaults())
+    if meta.get("context") is not None and not isinstance(meta.get("context"), dict):
+        raise ModelError(f"{path}: the model's context settings {meta.get('context')!r:.60} are not readable: {compat.RETRAIN}")
+    return meta
+
+
+def _expected_shapes(params: dict, labels: Sequence[str], context: bool) -> dict[str, tuple[int, ...]]:
+    n_word, n_char = 2 ** params["word_bits"], 2 ** params["char_bits"]
+    rows = 1 if len(labels) == 2 else len(labels)  # a binary logistic regression has one row
+    shapes = {
+        "idf_word": (n_word,), "idf_char": (n_char,), "layout_mean": (LAYOUT_DIM,),
+        "layout_scale": (LAYOUT_DIM,), "coef": (rows, n_word + n_char + LAYOUT_DIM),
+        "intercept": (rows,),
+    }
+    if context:
+        shapes["context_coef"] = (rows, context_dim(len(labels)))
+        shapes["context_intercept"] = (rows,)
+    return shapes
+
+
+def _arrays_limit(meta: dict) -> int:
+    params = compat.featurizer_params("", meta, _featurizer_defaults())
+    shapes = _expected_shapes(params, meta["labels"], bool(meta.get("context")))
+    return sum(8 * int(np.prod(s)) + 4096 for s in shapes.values()) + 65536
+
+
+def _read_npz(path: Path, blob: bytes, expected: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Read the expected arrays from the npz bytes: headers checked first, never a pickle."""
+    from numpy.lib import format as npy
+
+    out: dict[str, np.ndarray] = {}
+    bad = f"{path}: the model's arrays cannot be read"
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+            names = set(zf.namelist())
+            for name, shape in expected.items():
+                member = name + ".npy"
+                if member not in names:
+                    continue  # reported by check_arrays
+                with zf.open(member) as fh:
+                    version = npy.read_magic(fh)
+                    if version == (1, 0):
+                        got_shape, _, dtype = npy.read_array_header_1_0(fh)
+                    elif version == (2, 0):
+                        got_shape, _, dtype = npy.read_array_header_2_0(fh)
+                    else:
+                        raise ModelError(f"{bad} (array {name} uses .npy version {version}): {compat.RETRAIN}")
+                if dtype.hasobject or dtype.kind != "f":
+                    raise ModelError(
+                        f"{path}: array {name} holds {dtype} values, not plain numbers (refused without "
+                        f"loading it; the file is damaged or altered): {compat.RETRAIN}"
+                    )
+                if tuple(got_shape) != shape:
+                    raise ModelError(
+                        f"{path}: array {name} has shape {tuple(got_shape)}, the model's feature settings "
+                        f"need {shape} (the arrays do not belong to these settings): {compat.RETRAIN}"
+                    )
+                with zf.open(member) as fh:
+                    out[name] = npy.read_array(fh, allow_pickle=False)
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError, TypeError,
+            SyntaxError, MemoryError, RuntimeError) as exc:
+        raise ModelError(f"{bad} ({type(exc).__name__}); download it again or {compat.RETRAIN}") from None
+    return out
 
 
 def load_model(path: str | Path | None = None) -> Model:
     """Load a model file (the shipped model when ``path`` is None).
 
-    Loading does not import scikit-learn: predictions go through
-    :mod:`noiseclf.fastpath`.
+    Raises :class:`ModelError` for anything that is not a model this noiseclf
+    can use exactly as it was trained: never runs code from the file. Loading
+    does not import scikit-learn: predictions go through :mod:`noiseclf.fastpath`.
     """
-    import inspect
-
-    from .features import _LineFeaturizer
-
     path = Path(path) if path is not None else default_model_path()
     meta, blob = _open_model(path)
-    try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            arr = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelError(f"{path}: the model's arrays cannot be read ({exc}); retrain it") from None
-    params = dict(meta.get("featurizer", {}))
-    for key in ("word_ngrams", "char_ngrams"):
-        if key in params and isinstance(params[key], list):
-            params[key] = tuple(params[key])
-    known = set(inspect.signature(_LineFeaturizer.__init__).parameters) - {"self"}
-    unknown = sorted(set(params) - known)
-    try:
-        if unknown:
-            raise TypeError(f"unexpected keyword argument(s) {', '.join(unknown)}")
-        n_word, n_char = 2 ** int(params.get("word_bits", 18)), 2 ** int(params.get("char_bits", 18))
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"{path}: unknown feature settings ({exc}); retrain the model with this noiseclf") from None
+    params = compat.featurizer_params(path, meta, _featurizer_defaults())
     labels = meta["labels"]
-    rows = 1 if len(labels) == 2 else len(labels)  # a binary logistic regression has one row
-    expected = {
-        "idf_word": (n_word,), "idf_char": (n_char,), "layout_mean": (LAYOUT_DIM,),
-        "layout_scale": (LAYOUT_DIM,), "coef": (rows, n_word + n_char + LAYOUT_DIM),
-        "intercept": (rows,),
-    }
-    if meta.get("context"):
-        expected["context_coef"] = (rows, context_dim(len(labels)))
-        expected["context_intercept"] = (rows,)
-    for name, shape in expected.items():
-        if name not in arr or arr[name].shape != shape:
-            got = arr[name].shape if name in arr else "missing"
-            raise ModelError(
-                f"{path}: array {name} has shape {got}, this noiseclf expects {shape} "
-                "(the model was trained with different features); retrain it with this noiseclf"
-            )
+    expected = _expected_shapes(params, labels, bool(meta.get("context")))
+    arr = _read_npz(path, blob, expected)
+    compat.check_arrays(path, arr, expected)
     model = Model.__new__(Model)
     model._featurizer = model._classifier = None
     model.context = None
@@ -471,6 +637,9 @@ def load_model(path: str | Path | None = None) -> Model:
     model._fast = None
     model.cache_lines = DEFAULT_CACHE_LINES
     model.path = path
+    check_lines = compat.selfcheck_lines(path, meta)
+    if check_lines is not None:
+        compat.verify_selfcheck(path, meta, model.predict_pages([Page(check_lines)]))
     return model
 
 

@@ -27,4 +27,10 @@ from . import label  # noqa: E402,F401  (noiseclf/label_ui.py)
 
 
 def main() -> None:
+    import signal
+
+    def _terminate(signum, frame):  # `kill`: clean up like Ctrl-C (temporary files removed)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
     app()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Callable
 
+import click
 import typer
 
 from ..errors import NoiseclfError
@@ -24,8 +26,22 @@ def warn(message: str) -> None:
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:
-    say(f"noiseclf: {message}")
+    say(f"noiseclf: {one_line(message)}")
     return typer.Exit(code)
+
+
+def one_line(message: str) -> str:
+    """Messages are one line: a control character from a file name or a file can't break that."""
+    return "".join(ch if ch.isprintable() else " " for ch in message)
+
+
+# Exceptions the command-line framework turns into exit codes itself (typer
+# bundles its own copy of click in some versions, the real one in others).
+_PASS_THROUGH = tuple({
+    typer.Exit, typer.Abort, SystemExit,
+    next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+    click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
+})
 
 
 def handles_errors(func: Callable) -> Callable:
@@ -43,6 +59,17 @@ def handles_errors(func: Callable) -> Callable:
             # The reader of our stdout went away (e.g. `| head`): stop quietly.
             sys.stderr.close()
             raise typer.Exit(EXIT_OK) from None
+        except MemoryError:
+            raise fail("out of memory; clean fewer or smaller files at a time", EXIT_INPUT) from None
+        except _PASS_THROUGH:
+            raise  # usage errors (exit 2) and deliberate exits
+        except Exception as exc:  # a bug: still one line, unless asked for the details
+            if os.environ.get("NOISECLF_DEBUG"):
+                raise
+            raise fail(
+                f"internal error ({type(exc).__name__}: {str(exc)[:200]}); rerun with NOISECLF_DEBUG=1 "
+                "for the traceback and report it", EXIT_INPUT,
+            ) from None
 
     return wrapper
 
