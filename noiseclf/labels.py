@@ -230,7 +230,7 @@ def _check_file(path: Path, numbered: list[tuple[int, dict]], lines: list[str], 
     for j, line in enumerate(lines):
         if not is_blank(line) and labels[j] is None:
             raise LabelsError(
-                f"{path}: no record for line {j + 1} ({scrape}:{j + 1}: {line.strip()[:40]!r}); "
+                f"{path}: line {j + 1} has no label, no record for {scrape}:{j + 1} ({line.strip()[:40]!r}); "
                 "add a record for it (the scrape may have changed since labelling)"
             )
     return labels

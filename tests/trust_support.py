@@ -20,7 +20,25 @@ SEED = SEEDS / "003_961445eb337fe995.txt"
 CLI = [sys.executable, "-c", "from noiseclf.cli import main; main()"]
 
 
-def run_cli(*args, input: bytes | None = None, env: dict | None = None, cwd=None, timeout=120):
+def run_cli(*args, input: bytes | None = None, env: dict | None = None, process: bool = False):
+    """Run ``noiseclf ARGS``: in this process (fast) or, with ``process=True``, in a new one.
+
+    Returns an object with ``returncode``, ``stdout`` and ``stderr`` (bytes) either way.
+    """
+    if process:
+        return run_process(*args, input=input, env=env)
+    from typer.testing import CliRunner
+
+    from noiseclf.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, [str(a) for a in args], input=input, env={"NOISECLF_DEBUG": None, **(env or {})})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a traceback the real command would have printed
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout_bytes, result.stderr_bytes)
+
+
+def run_process(*args, input: bytes | None = None, env: dict | None = None, cwd=None, timeout=180):
     """Run ``noiseclf ARGS`` in a fresh process; returns the CompletedProcess (bytes)."""
     full_env = dict(os.environ)
     full_env.pop("NOISECLF_DEBUG", None)
