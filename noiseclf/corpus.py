@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,19 +264,13 @@ class _AtomicOutput:
             raise OutputError(f"{path}: is a folder; give a file name such as {path}/cleaned.jsonl")
         if not parent.is_dir():
             raise OutputError(f"{path}: folder {parent} does not exist; create it first")
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot write in {parent} ({exc.strerror}); pick another --output") from None
-        os.close(fd)
-        self.path, self.tmp = path, Path(tmp)
+        from .model import new_temp_file  # .NAME.PID.RANDOM.tmp; a killed run's is removed next time
+
+        self.path, self.tmp = path, new_temp_file(path)
 
     def commit(self) -> None:
         with open(self.tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp made it private; give it a normal file's mode
         os.replace(self.tmp, self.path)
 
     def discard(self) -> None:

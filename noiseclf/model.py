@@ -359,14 +359,13 @@ def _write_all(fh, data: bytes) -> None:
         time.sleep(pause)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that it is either all there or not at all.
+def new_temp_file(path: str | Path) -> Path:
+    """Create an empty temporary file ``.NAME.PID.RANDOM.tmp`` beside ``path``, for writing it.
 
-    The bytes go to a temporary file ``.NAME.PID.RANDOM.tmp`` beside ``path``
-    (created with the usual permissions, or those of the file it replaces),
-    which is flushed to disk and renamed over ``path``. An interrupted or
-    killed writer leaves the previous file intact; temporary files left by a
-    killed writer are deleted by the next write to the same path.
+    It gets the permissions of the file it will replace, or the usual ones for
+    a new file (the umask applies); stale temporary files of killed writers of
+    the same path are deleted first. The caller fills it, flushes it to disk,
+    and renames it over ``path`` (or deletes it on failure).
     """
     path = Path(path)
     parent = path.parent
@@ -375,22 +374,34 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name inside it")
     _remove_stale_temps(path)
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        mode = None
     tmp = parent / f"{_temp_prefix(path)}{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+        os.close(fd)
+        try:
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        except FileNotFoundError:
+            pass
     except OSError as exc:
         raise OutputError(f"{path}: cannot write in {parent} ({exc.strerror}); check its permissions or pick another place") from None
+    return tmp
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so that it is either all there or not at all.
+
+    The bytes go to a temporary file (:func:`new_temp_file`) beside ``path``,
+    which is flushed to disk and renamed over ``path``. An interrupted or
+    killed writer leaves the previous file intact; temporary files left by a
+    killed writer are deleted by the next write to the same path.
+    """
+    path = Path(path)
+    tmp = new_temp_file(path)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "r+b") as fh:
             _write_all(fh, data)
             fh.flush()
             os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -401,7 +412,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             raise OutputError(f"{path}: could not be written ({exc.strerror or exc}); the previous file, if any, is unchanged") from None
         raise
     try:  # make the rename itself durable
-        dfd = os.open(parent, os.O_RDONLY)
+        dfd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
