@@ -219,7 +219,9 @@ class Model:
         return self._classify_pages([Page(split_lines(_as_text(t))) for t in texts])
 
     def _classify_pages(self, pages: Sequence[Page]) -> list[list[Verdict]]:
-        proba = self.predict_pages(pages)
+        from .bounds import bounded_predict  # huge lines and pages in bounded time and memory
+
+        proba = bounded_predict(self.predict_pages, pages)
         best = proba.argmax(axis=1) if len(proba) else np.zeros(0, dtype=int)
         top = proba[np.arange(len(best)), best] if len(proba) else np.zeros(0)
         out, row = [], 0

@@ -32,6 +32,31 @@ _BINARY_MAGIC = (
 )
 _CONTROL = set(range(0, 9)) | {11, 12} | set(range(14, 32))
 
+# The largest scrape read at once (a web page is rarely over a few MB; a file
+# this size is a crawl dump to be split, and cleaning it whole would need
+# several GB of memory).
+MAX_SCRAPE_BYTES = 256 * 1024 * 1024
+
+
+def _too_large(source: str, size: int) -> InputError:
+    return InputError(
+        f"{source}: {size / 2**20:.0f} MB is more than noiseclf reads at once "
+        f"({MAX_SCRAPE_BYTES / 2**20:.0f} MB); split it into pages (one scrape per file)"
+    )
+
+
+def _decode_wide(data: bytes, codec: str, source: str, warnings: list[str]) -> str:
+    """Decode UTF-16/32 (with BOM); bad code units are replaced, with a warning."""
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        text = data.decode(codec, errors="replace")
+        warnings.append(
+            f"{source}: {codec.upper()} text with undecodable bytes (first at byte {exc.start}) "
+            "replaced by U+FFFD; re-save the file as UTF-8 to keep them"
+        )
+        return text
+
 
 @dataclass
 class Decoded:
@@ -56,9 +81,9 @@ def decode_scrape(data: bytes, source: str = "<stdin>") -> Decoded:
                 "pass a plain-text file (UTF-8 or UTF-16 with BOM)"
             )
     if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        text = data.decode("utf-32", errors="replace")
+        text = _decode_wide(data, "utf-32", source, warnings)
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16", errors="replace")
+        text = _decode_wide(data, "utf-16", source, warnings)
     else:
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8):]
@@ -74,7 +99,7 @@ def decode_scrape(data: bytes, source: str = "<stdin>") -> Decoded:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             text = data.decode("utf-8", errors="replace")
-            bad = text.count("\ufffd")
+            bad = text.count("\ufffd") - data.count("\ufffd".encode("utf-8"))
             warnings.append(
                 f"{source}: {bad} invalid UTF-8 byte sequence(s) replaced, first at byte "
                 f"{exc.start}; re-save the file as UTF-8 to keep them"
@@ -95,12 +120,29 @@ def read_scrape(path: str | Path) -> Decoded:
     if p.is_dir():
         raise InputError(f"{p}: is a directory; pass the scrape files inside it (e.g. {p}/*.txt)")
     try:
-        data = p.read_bytes()
+        size = p.stat().st_size
+        if size > MAX_SCRAPE_BYTES:
+            raise _too_large(str(p), size)
+        with open(p, "rb") as fh:
+            data = fh.read(MAX_SCRAPE_BYTES + 1)  # a file still growing is capped too
+        if len(data) > MAX_SCRAPE_BYTES:
+            raise _too_large(str(p), len(data))
     except PermissionError:
         raise InputError(f"{p}: permission denied; make the file readable") from None
     except OSError as exc:
         raise InputError(f"{p}: cannot be read ({exc.strerror}); check the file") from None
     return decode_scrape(data, str(p))
+
+
+def read_stdin(stream=None) -> Decoded:
+    """Read and decode a scrape from standard input (bytes), capped like a file."""
+    import sys
+
+    stream = stream if stream is not None else sys.stdin.buffer
+    data = stream.read(MAX_SCRAPE_BYTES + 1)
+    if len(data) > MAX_SCRAPE_BYTES:
+        raise _too_large("<stdin>", len(data))
+    return decode_scrape(data, "<stdin>")
 
 
 def split_lines(text: str) -> list[str]:

@@ -22,7 +22,19 @@ def say(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    say(f"noiseclf: warning: {message}")
+    say(f"noiseclf: warning: {one_line(message)}")
+
+
+def write_out(text: str) -> None:
+    """Data on stdout, always UTF-8 whatever the terminal's locale says."""
+    out = sys.stdout
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(text)
+    else:
+        out.flush()
+        buffer.write(text.encode("utf-8", errors="replace"))
+        buffer.flush()
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> typer.Exit:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -13,9 +12,9 @@ import typer
 from ..errors import InputError, OutputError
 from ..labels import LABELS
 from ..model import Verdict, atomic_write_bytes, render_kept
-from ..text import decode_scrape, read_scrape
+from ..text import read_scrape, read_stdin
 from . import app
-from ._common import EXIT_INPUT, handles_errors, load, say, warn
+from ._common import EXIT_INPUT, handles_errors, load, one_line, say, warn, write_out
 
 
 class Format(str, Enum):
@@ -41,6 +40,7 @@ def _output_name(path: Path, fmt: Format) -> str:
 
 
 BATCH = 64  # pages classified per call: amortises the model's per-call cost
+BATCH_CHARS = 32_000_000  # ... unless they are large: then fewer, to bound memory
 
 
 @app.command("clean")
@@ -107,44 +107,51 @@ def clean_cli(
     clf = load(model)
 
     if not paths:
-        decoded = decode_scrape(sys.stdin.buffer.read())
+        decoded = read_stdin()
         for w in decoded.warnings:
             warn(w)
         verdicts = clf.classify_text(decoded.text)
-        sys.stdout.write(_render(verdicts, fmt, keep_set, None))
-        sys.stdout.flush()
+        write_out(_render(verdicts, fmt, keep_set, None))
         return
 
     failures = 0
     names_seen: dict[str, Path] = {}
-    for start in range(0, len(paths), BATCH):
-        batch = []
-        for path in paths[start:start + BATCH]:
-            try:
-                decoded = read_scrape(path)
-            except InputError as exc:
-                say(f"noiseclf: {exc}")
-                failures += 1
-                continue
-            for w in decoded.warnings:
-                warn(w)
-            if output_dir is not None:
-                out_name = _output_name(path, fmt)
-                if out_name in names_seen:
-                    say(f"noiseclf: {path}: same file name as {names_seen[out_name]}; "
-                        "its output would overwrite that one, so it was skipped (clean them into separate folders)")
-                    failures += 1
-                    continue
-                names_seen[out_name] = path
-            batch.append((path, decoded.text))
+    batch: list[tuple[Path, str]] = []
+    batch_chars = 0
+
+    def flush() -> None:
         results = clf.classify_many([t for _, t in batch])
         for (path, _), verdicts in zip(batch, results):
             rendered = _render(verdicts, fmt, keep_set, None if output_dir else str(path))
             if output_dir is not None:
                 atomic_write_bytes(output_dir / _output_name(path, fmt), rendered.encode("utf-8"))
             else:
-                sys.stdout.write(rendered)
-        sys.stdout.flush()
+                write_out(rendered)
+
+    for path in paths:
+        try:
+            decoded = read_scrape(path)
+        except InputError as exc:
+            say(f"noiseclf: {one_line(str(exc))}")
+            failures += 1
+            continue
+        for w in decoded.warnings:
+            warn(w)
+        if output_dir is not None:
+            out_name = _output_name(path, fmt)
+            if out_name in names_seen:
+                say(f"noiseclf: {one_line(str(path))}: same file name as {names_seen[out_name]}; "
+                    "its output would overwrite that one, so it was skipped (clean them into separate folders)")
+                failures += 1
+                continue
+            names_seen[out_name] = path
+        batch.append((path, decoded.text))
+        batch_chars += len(decoded.text)
+        if len(batch) >= BATCH or batch_chars >= BATCH_CHARS:  # bounded memory per batch
+            flush()
+            batch, batch_chars = [], 0
+    if batch:
+        flush()
     if failures:
         if len(paths) > 1:
             say(f"noiseclf: {failures} of {len(paths)} files could not be cleaned (see above)")
