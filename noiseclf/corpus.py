@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InputError, OutputError
-from .model import Model, render_kept
+from .model import Model
 
 KEPT_FIELD = "noiseclf_kept_lines"
 DROPPED_FIELD = "noiseclf_dropped_lines"
@@ -88,17 +88,14 @@ def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str]) 
 
     ``None`` stays ``None`` (0 kept, 0 dropped).
     """
-    keep = set(keep)
     idx = [i for i, t in enumerate(texts) if t is not None]
-    verdicts = model.classify_many([texts[i] for i in idx]) if idx else []
     out: list = [None] * len(texts)
     kept = [0] * len(texts)
     dropped = [0] * len(texts)
-    for i, v in zip(idx, verdicts):
-        out[i] = render_kept(v, keep)
-        k = sum(1 for x in v if x.label is not None and x.label in keep)
-        kept[i] = k
-        dropped[i] = sum(1 for x in v if x.label is not None) - k
+    if idx:
+        cleaned, k, d = model.clean_counted([texts[i] for i in idx], keep)
+        for j, i in enumerate(idx):
+            out[i], kept[i], dropped[i] = cleaned[j], k[j], d[j]
     return out, kept, dropped
 
 

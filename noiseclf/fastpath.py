@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import features as F
+from . import text as _text
 from .text import normalize_line
 
 # -- MurmurHash3_x86_32, vectorised -------------------------------------------
@@ -107,7 +108,7 @@ def buckets(h: np.ndarray, n_features: int) -> np.ndarray:
 
 
 # -- character classes by code point -----------------------------------------
-_WORD, _SPACE, _ALPHA, _UPPER, _DIGIT = 1, 2, 4, 8, 16
+_WORD, _SPACE, _ALPHA, _UPPER, _DIGIT, _PUNCT = 1, 2, 4, 8, 16, 32  # (bits 6, 7: see line_shapes)
 _TABLE = np.zeros(0, dtype=np.uint8)
 _KNOWN = np.zeros(0, dtype=bool)
 
@@ -125,6 +126,8 @@ def _flags_of(c: int) -> int:
         f |= _UPPER
     if ch.isdigit():
         f |= _DIGIT
+    if not f & (_WORD | _SPACE):
+        f |= _PUNCT  # what ``[^\w\s]`` matches
     return f
 
 
@@ -171,28 +174,35 @@ def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # -- the hashed text features -------------------------------------------------
 
+def _key_dtype(n_lines: int, bits: int):
+    return np.uint32 if n_lines < (1 << (32 - bits)) else np.uint64
+
+
 def _count_matrix(line_of: np.ndarray, cols: np.ndarray, n_lines: int, n_features: int) -> sp.csr_matrix:
     """Counts of (line, column) pairs as a CSR matrix with sorted, unique indices."""
     bits = int(n_features - 1).bit_length()
-    key = (line_of.astype(np.uint64) << np.uint64(bits)) | cols.astype(np.uint64)
-    if n_lines < (1 << (32 - bits)):
-        key = key.astype(np.uint32)
-    key = np.sort(key)
+    dt = _key_dtype(n_lines, bits)
+    key = (line_of.astype(dt) << dt(bits)) | cols.astype(dt)
+    return _counts_from_keys(key, n_lines, n_features)
+
+
+def _counts_from_keys(key: np.ndarray, n_lines: int, n_features: int) -> sp.csr_matrix:
+    """CSR counts from keys ``line << bits | column`` (any order; sorted in place)."""
+    bits = int(n_features - 1).bit_length()
+    key.sort()
     if len(key):
         new = np.empty(len(key), dtype=bool)
         new[0] = True
         np.not_equal(key[1:], key[:-1], out=new[1:])
         first = np.flatnonzero(new)
-        counts = np.diff(np.append(first, len(key)))
-        uk = key[first].astype(np.int64)
+        counts = np.diff(first, append=len(key)).astype(np.float32)
+        uk = key[first]
     else:
-        counts = np.zeros(0, dtype=np.int64)
-        uk = np.zeros(0, dtype=np.int64)
-    rows = uk >> bits
-    indices = (uk & (n_features - 1)).astype(np.int32)
-    indptr = np.zeros(n_lines + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_lines), out=indptr[1:])
-    return sp.csr_matrix((counts.astype(np.float32), indices, indptr), shape=(n_lines, n_features))
+        counts = np.zeros(0, dtype=np.float32)
+        uk = key
+    indptr = np.searchsorted(uk, np.arange(n_lines + 1, dtype=np.uint64) << np.uint64(bits)).astype(np.int64)
+    indices = (uk & key.dtype.type(n_features - 1)).astype(np.int32)
+    return sp.csr_matrix((counts, indices, indptr), shape=(n_lines, n_features))
 
 
 def word_counts(norm: Sequence[str], ngram_range: tuple[int, int], n_features: int) -> sp.csr_matrix:
@@ -287,7 +297,7 @@ class CharNgrams:
 
     def clear(self) -> None:
         self.ids: dict[str, int] = {}
-        self.cols = np.zeros(0, dtype=np.int64)
+        self.cols = np.zeros(0, dtype=np.uint32)
         self.ptr = np.zeros(1, dtype=np.int64)
 
     def _learn(self, new: list[str]) -> None:
@@ -298,7 +308,7 @@ class CharNgrams:
         base = len(self.ids)
         for i, w in enumerate(new):
             self.ids[w] = base + i
-        self.cols = np.concatenate([self.cols, cols])
+        self.cols = np.concatenate([self.cols, cols.astype(np.uint32)])
         self.ptr = np.concatenate([self.ptr, self.ptr[-1] + np.cumsum(counts)])
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
@@ -313,13 +323,18 @@ class CharNgrams:
                 new = list(dict.fromkeys(flat))
             self._learn(new)
             ids = self.ids
-        occ = np.array([ids[w] for w in flat], dtype=np.int64)
-        occ_line = np.repeat(np.arange(n_lines), [len(ws) for ws in split])
+        occ = np.fromiter((ids[w] for w in flat), dtype=np.int64, count=len(flat))
+        bits = int(self.n_features - 1).bit_length()
+        dt = _key_dtype(n_lines, bits)
+        occ_key = np.repeat((np.arange(n_lines, dtype=dt) << dt(bits)), [len(ws) for ws in split])
         start = self.ptr[occ]
         cnt = self.ptr[occ + 1] - start
-        seg, off = _segments(cnt)
-        cols = self.cols[start[seg] + off]
-        return _count_matrix(occ_line[seg], cols, n_lines, self.n_features)
+        total = int(cnt.sum())
+        first = np.cumsum(cnt) - cnt
+        src = np.repeat(start - first, cnt) + np.arange(total)
+        cols = self.cols[src]
+        key = np.repeat(occ_key, cnt) | (cols if dt is np.uint32 else cols.astype(dt))
+        return _counts_from_keys(key, n_lines, self.n_features)
 
 
 def char_wb_counts(texts: Sequence[str], ngram_range: tuple[int, int], n_features: int) -> sp.csr_matrix:
@@ -331,11 +346,17 @@ def tfidf(counts: sp.csr_matrix, idf: np.ndarray, weight: float) -> sp.csr_matri
     """Sublinear TF, IDF, L2 per line, scaled by ``weight`` (float32, like the featuriser)."""
     data = np.log1p(counts.data)
     data *= idf[counts.indices]
-    rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-    sq = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=counts.shape[0]).astype(np.float32))
+    sizes = np.diff(counts.indptr)
+    nz = sizes > 0
+    sums = np.zeros(counts.shape[0])
+    if len(data):
+        sq64 = data.astype(np.float64)
+        sq64 *= sq64
+        sums[nz] = np.add.reduceat(sq64, counts.indptr[:-1][nz])
+    sq = np.sqrt(sums.astype(np.float32))
     sq[sq == 0] = 1.0
     scale = (weight / sq).astype(np.float32)
-    data *= scale[rows]
+    data *= np.repeat(scale, sizes)
     return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
 
@@ -370,6 +391,32 @@ def _starts(parts: Sequence[str], sep_len: int) -> np.ndarray:
 
 _ML_CACHE: dict = {}
 
+# Necessary conditions for some of the shape patterns to match a line, used to
+# run a pattern only over the lines that pass. Each applies only while the
+# pattern is exactly the one it was written for (text and flags); a changed
+# pattern simply runs over every line. ``low`` is the line lower-cased after
+# mapping the four non-ASCII letters that IGNORECASE matches to ASCII ones.
+def _ignorecase_lower(s: str) -> str:
+    if s.isascii():
+        return s.lower()
+    return s.replace("\u0130", "i").replace("\u0131", "i").replace("\u017f", "s").replace("\u212a", "k").lower()
+
+
+_PREFILTERS = {
+    # every alternative holds a digit
+    (r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
+     r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|"
+     r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b", re.I | re.U):
+        lambda low, digit: digit,
+    (r"\bago\b|\b\d{1,2}:\d{2}\b|\b(?:yesterday|today)\b", re.I | re.U):
+        lambda low, digit: digit or "ago" in low or "day" in low,
+    (r"\u00a9|\(c\)|copyright|all rights reserved|privacy|terms of", re.I | re.U):
+        lambda low, digit: ("\u00a9" in low or "(c)" in low or "copyright" in low or "rights" in low
+                            or "privacy" in low or "terms of" in low),
+    (r"https?://|www\.|\.com\b|@\w|\]\(", re.I | re.U):
+        lambda low, digit: "://" in low or "www." in low or ".com" in low or "@" in low or "](" in low,
+}
+
 
 def _multiline(pattern: re.Pattern) -> re.Pattern:
     key = (pattern.pattern, pattern.flags)
@@ -386,8 +433,8 @@ def line_shapes(raws: Sequence[str]) -> np.ndarray:
     if m == 0:
         return np.zeros((0, len(_FAST_SHAPE_NAMES)))
     ss = [r.strip() for r in raws]
-    n = np.array([len(s) for s in ss], dtype=np.float64)
-    nw = np.array([len(s.split()) for s in ss], dtype=np.float64)
+    n_int = np.fromiter(map(len, ss), dtype=np.int64, count=m)
+    n = n_int.astype(np.float64)
     indent = np.array([len(e) - len(e.lstrip()) for e in (r.expandtabs(4) for r in raws)], dtype=np.float64)
     commas = np.array([s.count(",") for s in ss], dtype=np.float64)
     colon = np.array([s.endswith(":") for s in ss], dtype=np.float64)
@@ -395,33 +442,57 @@ def line_shapes(raws: Sequence[str]) -> np.ndarray:
     markdown = np.array([s[:1] in "#[!|" for s in ss], dtype=np.float64)
 
     # Character classes over the stripped lines joined by "\n" (white space, so
-    # words never run across lines).
+    # words never run across lines), all counted per line in one pass: a bit
+    # per class, unpacked to columns and summed over each line's span.
     joined_nl = "\n".join(ss)
     cps = _codepoints(joined_nl)
     fl = char_flags(cps)
-    starts_nl = _starts(ss, 1)
-    line_of = np.repeat(np.arange(m), (n + 1).astype(np.int64))[: len(cps)]
-    letters = np.bincount(line_of, weights=(fl & _ALPHA) > 0, minlength=m)
-    upper = np.bincount(line_of, weights=(fl & _UPPER) > 0, minlength=m)
-    digits = np.bincount(line_of, weights=(fl & _DIGIT) > 0, minlength=m)
-    space = (fl & _SPACE) > 0
-    word_start = ~space & np.concatenate(([True], space[:-1]))
-    title = np.bincount(line_of, weights=word_start & ((fl & _UPPER) > 0), minlength=m)
-    starts_upper = ((fl[np.minimum(starts_nl, len(cps) - 1)] & _UPPER) > 0) & (n > 0)
+    starts_nl = np.cumsum(n_int + 1) - (n_int + 1)
+    space = (fl & _SPACE) != 0
+    word_start = ~space
+    word_start[1:] &= space[:-1]
+    upper_c = (fl & _UPPER) != 0
+    fl = fl | (word_start.view(np.uint8) << 6) | ((word_start & upper_c).view(np.uint8) << 7)
+    per_line = np.add.reduceat(np.unpackbits(fl[:, None], axis=1, bitorder="little"), starts_nl,
+                               axis=0, dtype=np.int64).astype(np.float64)
+    letters, upper, digits = per_line[:, 2], per_line[:, 3], per_line[:, 4]
+    nw, title = per_line[:, 6], per_line[:, 7]  # words (runs of non-space) and capitalised words
+    starts_upper = upper_c[np.minimum(starts_nl, len(cps) - 1)] & (n > 0)
 
     # Regular expressions: each runs once over all lines. Lines are joined by
     # NUL, which none of the unanchored patterns can match, so no match spans
     # two lines; the anchored ones use MULTILINE over lines joined by "\n".
     joined0 = "\x00".join(ss)
-    starts0 = _starts(ss, 1)
-    ends0 = starts0 + n.astype(np.int64)
-    count = lambda pat: _matches_per_line(pat, joined0, starts0, ends0)  # noqa: E731
-    terminal = _matches_per_line(_multiline(F._TERMINAL), joined_nl, starts_nl, starts_nl + n.astype(np.int64))
+    starts0 = starts_nl
+    ends0 = starts0 + n_int
+    has_digit = (digits > 0).tolist()
+    low: list[str] | None = None
+
+    def count(pat: re.Pattern) -> np.ndarray:
+        nonlocal low
+        pre = _PREFILTERS.get((pat.pattern, pat.flags))
+        if pre is None:
+            return _matches_per_line(pat, joined0, starts0, ends0)
+        if low is None:
+            low = [_ignorecase_lower(s) for s in ss]
+        cand = [i for i in range(m) if pre(low[i], has_digit[i])]
+        out = np.zeros(m)
+        if cand:
+            sub = [ss[i] for i in cand]
+            st = _starts(sub, 1)
+            out[cand] = _matches_per_line(pat, "\x00".join(sub), st, st + n[cand].astype(np.int64))
+        return out
+
+    terminal = _matches_per_line(_multiline(F._TERMINAL), joined_nl, starts_nl, ends0)
     starts_raw = _starts(raws, 2)
     ends_raw = starts_raw + np.array([len(r) for r in raws], dtype=np.int64)
     bullet = _matches_per_line(_multiline(F._BULLET), "\x00\n".join(raws), starts_raw, ends_raw)
     month, time_, legal = count(F._MONTH), count(F._TIME), count(F._LEGAL)
-    seps, punct, linkish, sentences = count(F._SEPARATORS), count(F._PUNCT), count(F._LINKISH), count(F._SENTENCE)
+    seps, linkish, sentences = count(F._SEPARATORS), count(F._LINKISH), count(F._SENTENCE)
+    if (F._PUNCT.pattern, F._PUNCT.flags) == (r"[^\w\s]", re.U):  # a character class: count from the table
+        punct = per_line[:, 5]
+    else:
+        punct = count(F._PUNCT)
 
     safe_n = np.where(n > 0, n, 1.0)
     safe_nw = np.where(nw > 0, nw, 1.0)
@@ -450,6 +521,60 @@ def line_shapes(raws: Sequence[str]) -> np.ndarray:
         markdown,
         (nw >= 1) & (nw <= 3),
     ]).astype(np.float64)
+
+
+# -- normalising many lines --------------------------------------------------
+# normalize_line on an ASCII line is white space collapsed, lower case, digits
+# to 0 (NFKC changes no ASCII text): done here with str methods. Used only while
+# normalize_line is exactly the function this was written for (its source,
+# compared once); otherwise every line goes through normalize_line itself.
+_NORMALIZE_SOURCE = '''def normalize_line(line: str) -> str:
+    """The text a line's word and character features are computed from.
+
+    Unicode NFKC, lower case, white space collapsed, every digit mapped to
+    ``0`` (dates and counts differ from page to page; their shape does not).
+    """
+    line = unicodedata.normalize("NFKC", line)
+    line = _WS.sub(" ", line).strip().lower()
+    return _DIGIT.sub("0", line)
+'''
+_ASCII_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_normalize_checked: bool | None = None
+
+
+def _can_normalize_fast() -> bool:
+    global _normalize_checked
+    if normalize_line is not _text.normalize_line:  # replaced (e.g. in a test): use it
+        return False
+    if _normalize_checked is None:
+        import inspect
+
+        try:
+            same = inspect.getsource(_text.normalize_line) == _NORMALIZE_SOURCE
+        except (OSError, TypeError):
+            same = False
+        _normalize_checked = (same and _text._WS.pattern == r"\s+" and _text._DIGIT.pattern == r"\d"
+                              and not (_text._WS.flags | _text._DIGIT.flags) & (re.A | re.I))
+    return _normalize_checked
+
+
+def normalize_lines(lines: Sequence[str]) -> list[str]:
+    """``[normalize_line(x) for x in lines]``, faster."""
+    if not _can_normalize_fast():
+        return [normalize_line(x) for x in lines]
+    import unicodedata
+
+    out = []
+    digit = _text._DIGIT
+    for x in lines:
+        if not x.isascii():
+            x = unicodedata.normalize("NFKC", x)
+        x = " ".join(x.split()).lower()
+        if x.isascii():
+            out.append(x.encode("ascii").translate(_ASCII_DIGITS).decode("ascii"))
+        else:
+            out.append(digit.sub("0", x))
+    return out
 
 
 # -- the predictor ------------------------------------------------------------
@@ -534,14 +659,24 @@ class FastPredictor:
         return np.asarray(w @ self.coef_word) + np.asarray(c @ self.coef_char)
 
     def _line_parts(self, raws: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Normalised text, shape row and text scores of every line (cached when enabled)."""
+        """Normalised text, shape row and text scores of every line.
+
+        Each distinct line is computed once per call (and, with the cache on,
+        once while it stays in the cache)."""
+        k = self.coef_word.shape[1]
         if self.cache_size <= 0:
-            norm = [normalize_line(r) for r in raws]
-            return norm, line_shapes(raws), self.text_scores(norm)
+            uniq = list(dict.fromkeys(raws))
+            norm_u = normalize_lines(uniq)
+            shape_u, text_u = line_shapes(uniq), self.text_scores(norm_u)
+            if len(uniq) == len(raws):
+                return norm_u, shape_u, text_u
+            pos = {r: i for i, r in enumerate(uniq)}
+            idx = np.fromiter((pos[r] for r in raws), dtype=np.int64, count=len(raws))
+            return [norm_u[i] for i in idx.tolist()], shape_u[idx], text_u[idx]
         cache = self._cache
         missing = list(dict.fromkeys(r for r in raws if r not in cache))
         if missing:
-            norm_m = [normalize_line(r) for r in missing]
+            norm_m = normalize_lines(missing)
             shape_m = line_shapes(missing)
             text_m = self.text_scores(norm_m)
             for i, r in enumerate(missing):
@@ -551,7 +686,6 @@ class FastPredictor:
             cache.move_to_end(r)
         while len(cache) > self.cache_size:
             cache.popitem(last=False)
-        k = self.coef_word.shape[1]
         return ([h[0] for h in hits],
                 np.array([h[1] for h in hits]).reshape(len(raws), len(F.SHAPE_NAMES)),
                 np.array([h[2] for h in hits]).reshape(len(raws), k))

@@ -239,3 +239,25 @@ def test_linear_stage_matches_scikit_learn():
         clf = LogisticRegression(max_iter=500).fit(X, y)
         stage = LinearStage(clf.classes_, clf.coef_, clf.intercept_)
         assert np.abs(stage.predict_proba(X) - clf.predict_proba(X)).max() < 1e-12
+
+
+def test_normalize_lines_identical():
+    raws = content_lines(all_pages()) + ["  A\u00a0B\u2003C  ", "\uff21\uff11", "\u0663 1 \u00b2", "\u0130I", "x\x1cy"]
+    assert fp._can_normalize_fast()
+    assert fp.normalize_lines(raws) == [normalize_line(r) for r in raws]
+
+
+def test_clean_counted_matches_the_verdicts():
+    from noiseclf.model import render_kept
+
+    model = load_model()
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
+    texts += ["\n".join(p.lines) for p in random_pages(4)] + ["", "\n\n", "a\n\n\nb\n", "x\r\ny\r\n"]
+    for keep in (("article",), ("article", "nav"), ("footer",)):
+        cleaned, kept, dropped = model.clean_counted(texts, keep)
+        for text, c, k, d in zip(texts, cleaned, kept, dropped):
+            verdicts = model.classify_text(text)
+            assert c == render_kept(verdicts, set(keep))
+            assert k == sum(v.label in keep for v in verdicts)
+            assert d == sum(v.label is not None and v.label not in keep for v in verdicts)
+        assert model.clean_many(texts, keep) == cleaned

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from ..errors import NoiseclfError
 from ..labels import LABELS
-from ..model import DEFAULT_CACHE_LINES, Model, load_model, render_kept
+from ..model import DEFAULT_CACHE_LINES, Model, load_model
 
 KEPT_FIELD = "noiseclf_kept_lines"
 DROPPED_FIELD = "noiseclf_dropped_lines"
@@ -84,10 +84,7 @@ class NoiseclfPipeline:
             return item
         if isinstance(text, (list, tuple)):  # e.g. response.css("p::text").getall()
             text = "\n".join(str(t) for t in text)
-        verdicts = self.model.classify_text(text)  # bytes are decoded like a scrape file
-        cleaned = render_kept(verdicts, self.keep)
-        kept = sum(1 for v in verdicts if v.label in self.keep)
-        dropped = sum(1 for v in verdicts if v.label is not None) - kept
+        (cleaned,), (kept,), (dropped,) = self.model.clean_counted([text], self.keep)  # bytes decoded like a scrape file
         try:
             adapter[self.output_field] = cleaned
             if self.counts:
