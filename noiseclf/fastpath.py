@@ -425,6 +425,46 @@ def _multiline(pattern: re.Pattern) -> re.Pattern:
     return _ML_CACHE[key]
 
 
+_PER_LINE_REGEX_MAX = 8  # lines up to which patterns are applied line by line (measured: beyond a handful, whole-batch scans win)
+
+
+def _batch_regex_features(raws, ss, n_int, starts_nl, digits):
+    """The regular-expression shape features, each pattern run once over all lines.
+
+    Lines are joined by NUL, which none of the unanchored patterns can match,
+    so no match spans two lines; the anchored ones use MULTILINE over lines
+    joined by "\\n" (see _matches_per_line for matches reaching a separator).
+    """
+    m = len(ss)
+    joined0 = "\x00".join(ss)
+    starts0 = starts_nl
+    ends0 = starts0 + n_int
+    has_digit = (digits > 0).tolist()
+    low: list[str] | None = None
+
+    def count(pat: re.Pattern) -> np.ndarray:
+        nonlocal low
+        pre = _PREFILTERS.get((pat.pattern, pat.flags))
+        if pre is None:
+            return _matches_per_line(pat, joined0, starts0, ends0)
+        if low is None:
+            low = [_ignorecase_lower(s) for s in ss]
+        cand = [i for i in range(m) if pre(low[i], has_digit[i])]
+        out = np.zeros(m)
+        if cand:
+            sub = [ss[i] for i in cand]
+            st = _starts(sub, 1)
+            out[cand] = _matches_per_line(pat, "\x00".join(sub), st, st + n_int[cand])
+        return out
+
+    terminal = _matches_per_line(_multiline(F._TERMINAL), "\n".join(ss), starts_nl, ends0)
+    starts_raw = _starts(raws, 2)
+    ends_raw = starts_raw + np.array([len(r) for r in raws], dtype=np.int64)
+    bullet = _matches_per_line(_multiline(F._BULLET), "\x00\n".join(raws), starts_raw, ends_raw)
+    return (terminal, bullet, count(F._MONTH), count(F._TIME), count(F._LEGAL), count(F._LINKISH),
+            count(F._SEPARATORS), count(F._SENTENCE))
+
+
 def line_shapes(raws: Sequence[str]) -> np.ndarray:
     """``np.array([line_shape(r) for r in raws])``, computed for all lines at once."""
     m = len(raws)
@@ -453,46 +493,37 @@ def line_shapes(raws: Sequence[str]) -> np.ndarray:
     word_start[1:] &= space[:-1]
     upper_c = (fl & _UPPER) != 0
     fl = fl | (word_start.view(np.uint8) << 6) | ((word_start & upper_c).view(np.uint8) << 7)
-    per_line = np.add.reduceat(np.unpackbits(fl[:, None], axis=1, bitorder="little"), starts_nl,
-                               axis=0, dtype=np.int64).astype(np.float64)
-    letters, upper, digits = per_line[:, 2], per_line[:, 3], per_line[:, 4]
-    nw, title = per_line[:, 6], per_line[:, 7]  # words (runs of non-space) and capitalised words
+    ends_nl = starts_nl + n_int
+
+    def per_line(bit: int) -> np.ndarray:
+        cs = np.zeros(len(fl) + 1, dtype=np.int32)
+        np.cumsum((fl >> np.uint8(bit)) & np.uint8(1), out=cs[1:])
+        return (cs[ends_nl] - cs[starts_nl]).astype(np.float64)
+
+    letters, upper, digits = per_line(2), per_line(3), per_line(4)
+    nw, title = per_line(6), per_line(7)  # words (runs of non-space) and capitalised words
     starts_upper = upper_c[np.minimum(starts_nl, len(cps) - 1)] & (n > 0)
 
-    # Regular expressions: each runs once over all lines. Lines are joined by
-    # NUL, which none of the unanchored patterns can match, so no match spans
-    # two lines; the anchored ones use MULTILINE over lines joined by "\n".
-    joined0 = "\x00".join(ss)
-    starts0 = starts_nl
-    ends0 = starts0 + n_int
-    has_digit = (digits > 0).tolist()
-    low: list[str] | None = None
+    if m <= _PER_LINE_REGEX_MAX:
+        # A few lines: calling each pattern on each line costs less than the
+        # fixed cost of the whole-batch scans below.
+        def has(pat: re.Pattern, texts: Sequence[str] = ss) -> np.ndarray:
+            return np.array([pat.search(x) is not None for x in texts], dtype=np.float64)
 
-    def count(pat: re.Pattern) -> np.ndarray:
-        nonlocal low
-        pre = _PREFILTERS.get((pat.pattern, pat.flags))
-        if pre is None:
-            return _matches_per_line(pat, joined0, starts0, ends0)
-        if low is None:
-            low = [_ignorecase_lower(s) for s in ss]
-        cand = [i for i in range(m) if pre(low[i], has_digit[i])]
-        out = np.zeros(m)
-        if cand:
-            sub = [ss[i] for i in cand]
-            st = _starts(sub, 1)
-            out[cand] = _matches_per_line(pat, "\x00".join(sub), st, st + n[cand].astype(np.int64))
-        return out
+        def count(pat: re.Pattern) -> np.ndarray:
+            return np.array([len(pat.findall(x)) for x in ss], dtype=np.float64)
 
-    terminal = _matches_per_line(_multiline(F._TERMINAL), joined_nl, starts_nl, ends0)
-    starts_raw = _starts(raws, 2)
-    ends_raw = starts_raw + np.array([len(r) for r in raws], dtype=np.int64)
-    bullet = _matches_per_line(_multiline(F._BULLET), "\x00\n".join(raws), starts_raw, ends_raw)
-    month, time_, legal = count(F._MONTH), count(F._TIME), count(F._LEGAL)
-    seps, linkish, sentences = count(F._SEPARATORS), count(F._LINKISH), count(F._SENTENCE)
-    if (F._PUNCT.pattern, F._PUNCT.flags) == (r"[^\w\s]", re.U):  # a character class: count from the table
-        punct = per_line[:, 5]
+        terminal = has(F._TERMINAL)
+        bullet = np.array([F._BULLET.match(r) is not None for r in raws], dtype=np.float64)
+        month, time_, legal, linkish = has(F._MONTH), has(F._TIME), has(F._LEGAL), has(F._LINKISH)
+        seps, sentences = count(F._SEPARATORS), count(F._SENTENCE)
     else:
-        punct = count(F._PUNCT)
+        terminal, bullet, month, time_, legal, linkish, seps, sentences = _batch_regex_features(
+            raws, ss, n_int, starts_nl, digits)
+    if (F._PUNCT.pattern, F._PUNCT.flags) == (r"[^\w\s]", re.U):  # a character class: count from the table
+        punct = per_line(5)
+    else:
+        punct = np.array([len(F._PUNCT.findall(x)) for x in ss], dtype=np.float64)
 
     safe_n = np.where(n > 0, n, 1.0)
     safe_nw = np.where(nw > 0, nw, 1.0)
@@ -661,34 +692,37 @@ class FastPredictor:
     def _line_parts(self, raws: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Normalised text, shape row and text scores of every line.
 
-        Each distinct line is computed once per call (and, with the cache on,
-        once while it stays in the cache)."""
-        k = self.coef_word.shape[1]
-        if self.cache_size <= 0:
-            uniq = list(dict.fromkeys(raws))
-            norm_u = normalize_lines(uniq)
-            shape_u, text_u = line_shapes(uniq), self.text_scores(norm_u)
-            if len(uniq) == len(raws):
-                return norm_u, shape_u, text_u
-            pos = {r: i for i, r in enumerate(uniq)}
-            idx = np.fromiter((pos[r] for r in raws), dtype=np.int64, count=len(raws))
-            return [norm_u[i] for i in idx.tolist()], shape_u[idx], text_u[idx]
-        cache = self._cache
-        missing = list(dict.fromkeys(r for r in raws if r not in cache))
-        if missing:
-            norm_m = normalize_lines(missing)
-            shape_m = line_shapes(missing)
-            text_m = self.text_scores(norm_m)
-            for i, r in enumerate(missing):
-                cache[r] = (norm_m[i], shape_m[i], text_m[i])
-        hits = [cache[r] for r in raws]
-        for r in missing:
-            cache.move_to_end(r)
-        while len(cache) > self.cache_size:
-            cache.popitem(last=False)
-        return ([h[0] for h in hits],
-                np.array([h[1] for h in hits]).reshape(len(raws), len(F.SHAPE_NAMES)),
-                np.array([h[2] for h in hits]).reshape(len(raws), k))
+        Each distinct line is computed once per call; with the cache on, a line
+        still in the (least recently used) cache is not computed again."""
+        uniq = list(dict.fromkeys(raws))
+        cache = self._cache if self.cache_size > 0 else None
+        if cache is None or not cache:
+            todo, done = uniq, []
+        else:
+            todo = [r for r in uniq if r not in cache]
+            done = [r for r in uniq if r in cache] if len(todo) < len(uniq) else []
+        norm_t = normalize_lines(todo)
+        shape_t, text_t = line_shapes(todo), self.text_scores(norm_t)
+        if done:
+            entries = [cache[r] for r in done]
+            for r in done:
+                cache.move_to_end(r)
+            norm_u = norm_t + [e[0] for e in entries]
+            shape_u = np.vstack([shape_t, np.array([e[1] for e in entries]).reshape(len(done), shape_t.shape[1])])
+            text_u = np.vstack([text_t, np.array([e[2] for e in entries]).reshape(len(done), text_t.shape[1])])
+            order = todo + done
+        else:
+            norm_u, shape_u, text_u, order = norm_t, shape_t, text_t, todo
+        if cache is not None and todo:
+            for r, nm, sh, tx in zip(todo, norm_t, shape_t.tolist(), text_t.tolist()):
+                cache[r] = (nm, sh, tx)  # plain floats: no views pinning this call's arrays
+            while len(cache) > self.cache_size:
+                cache.popitem(last=False)
+        if len(order) == len(raws) and order == raws:
+            return norm_u, shape_u, text_u
+        pos = {r: i for i, r in enumerate(order)}
+        idx = np.fromiter((pos[r] for r in raws), dtype=np.int64, count=len(raws))
+        return [norm_u[i] for i in idx.tolist()], shape_u[idx], text_u[idx]
 
     def decision(self, pages: Sequence[F.Page]) -> np.ndarray:
         raws = [p.lines[i] for p in pages for i in p.content]

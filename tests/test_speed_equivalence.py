@@ -128,7 +128,9 @@ def test_other_ngram_ranges_identical():
         assert abs(fp.char_wb_counts(norm, rng_, 2**12) - ref).max() == 0
 
 
-def test_line_shapes_identical():
+@pytest.mark.parametrize("per_line_max", [0, 10**9])  # whole-batch scans, and line by line
+def test_line_shapes_identical(monkeypatch, per_line_max):
+    monkeypatch.setattr(fp, "_PER_LINE_REGEX_MAX", per_line_max)
     raws = content_lines(all_pages())
     raws += ["1.", "  2) item", "3.x", "x", "\u2022", "Jan", "12", "Jan 12", "a" * 3 + "B", "ABCD", "#!"]
     got = fp.line_shapes(raws)
