@@ -251,9 +251,11 @@ class Model:
 
         The same text as :meth:`clean_many`, without building a Verdict per line.
         """
+        from .bounds import bounded_predict  # huge lines and pages in bounded time and memory
+
         keep = _check_keep(keep, LABELS)
         pages = [Page(split_lines(_as_text(t))) for t in texts]
-        proba = self.predict_pages(pages)
+        proba = bounded_predict(self.predict_pages, pages)
         keeps = np.array([lab in keep for lab in self.labels], dtype=bool)
         kept_rows = keeps[proba.argmax(axis=1)].tolist() if len(proba) else []
         out, kept, dropped, row = [], [], [], 0
