@@ -196,6 +196,7 @@ def _pages(texts):
 
 def chart(path: Path, rate: dict, ms: dict, where: str, what: str) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -213,6 +214,8 @@ def chart(path: Path, rate: dict, ms: dict, where: str, what: str) -> None:
     names, vals = list(ms), list(ms.values())
     b.barh(names, vals, color=["#c63", "#2a7", "#5c9", "#7ab"])
     b.set_xscale("log")
+    b.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    b.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     b.set_xlabel("CPU ms per page (log scale)")
     b.set_title("per page, same pages")
     for i, v in enumerate(vals):

@@ -297,8 +297,27 @@ class CharNgrams:
 
     def clear(self) -> None:
         self.ids: dict[str, int] = {}
-        self.cols = np.zeros(0, dtype=np.uint32)
-        self.ptr = np.zeros(1, dtype=np.int64)
+        # Growable buffers (capacity doubles): appending a few new words must
+        # not copy everything remembered so far.
+        self._cols = np.zeros(1024, dtype=np.uint32)
+        self._ptr = np.zeros(1024, dtype=np.int64)
+        self.n_cols = 0
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self._cols[: self.n_cols]
+
+    @property
+    def ptr(self) -> np.ndarray:
+        return self._ptr[: len(self.ids) + 1]
+
+    @staticmethod
+    def _room(buf: np.ndarray, need: int) -> np.ndarray:
+        if need <= len(buf):
+            return buf
+        bigger = np.zeros(max(need, 2 * len(buf)), dtype=buf.dtype)
+        bigger[: len(buf)] = buf
+        return bigger
 
     def _learn(self, new: list[str]) -> None:
         if len(self.ids) + len(new) > self.max_words:
@@ -306,10 +325,13 @@ class CharNgrams:
         cols, owner = char_wb_columns(new, self.ngram_range, self.n_features)
         counts = np.bincount(owner, minlength=len(new))
         base = len(self.ids)
+        self._cols = self._room(self._cols, self.n_cols + len(cols))
+        self._cols[self.n_cols: self.n_cols + len(cols)] = cols
+        self._ptr = self._room(self._ptr, base + len(new) + 1)
+        self._ptr[base + 1: base + len(new) + 1] = self.n_cols + np.cumsum(counts)
+        self.n_cols += len(cols)
         for i, w in enumerate(new):
             self.ids[w] = base + i
-        self.cols = np.concatenate([self.cols, cols.astype(np.uint32)])
-        self.ptr = np.concatenate([self.ptr, self.ptr[-1] + np.cumsum(counts)])
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
         n_lines = len(texts)

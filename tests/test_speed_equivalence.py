@@ -263,3 +263,15 @@ def test_clean_counted_matches_the_verdicts():
             assert k == sum(v.label in keep for v in verdicts)
             assert d == sum(v.label is not None and v.label not in keep for v in verdicts)
         assert model.clean_many(texts, keep) == cleaned
+
+
+def test_char_memo_across_calls_and_clears():
+    """The remembered words grow across calls and are dropped when full: counts stay exact."""
+    norm = [normalize_line(r)[:160] for r in content_lines(all_pages())]
+    ref = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=2**12,
+                            alternate_sign=False, norm=None, lowercase=False, dtype=np.float32)
+    memo = fp.CharNgrams((2, 4), 2**12, max_words=150)
+    for start in range(0, len(norm), 37):
+        batch = norm[start:start + 37]
+        assert abs(memo.counts(batch) - ref.transform(batch)).max() == 0
+    assert 0 < len(memo.ids) <= 150 + 37 * 12
