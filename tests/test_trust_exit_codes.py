@@ -31,7 +31,7 @@ def _file(tmp_path):
 @pytest.mark.parametrize(
     "case",
     ["missing_scrape", "binary_scrape", "directory_as_scrape", "output_dir_is_a_file", "bad_labels",
-     "missing_labels", "some_files_bad"],
+     "missing_labels", "some_files_bad", "train_out_in_missing_folder", "train_out_is_a_folder"],
 )
 def test_exit_1_bad_input(tmp_path, case):
     args = {
@@ -42,6 +42,8 @@ def test_exit_1_bad_input(tmp_path, case):
         "bad_labels": lambda: ("evaluate", "--labels", _file(tmp_path)),
         "missing_labels": lambda: ("train", "--labels", tmp_path / "none", "--out", tmp_path / "m.noiseclf"),
         "some_files_bad": lambda: ("clean", SEED, tmp_path / "nope.txt"),
+        "train_out_in_missing_folder": lambda: ("train", "--labels", LABELS_DIR, "--out", tmp_path / "no" / "m.noiseclf"),
+        "train_out_is_a_folder": lambda: ("train", "--labels", LABELS_DIR, "--out", tmp_path),
     }[case]()
     proc = run_cli(*args)
     if case == "some_files_bad":  # the good file is still cleaned; the run reports the failure

@@ -86,6 +86,21 @@ def handles_errors(func: Callable) -> Callable:
     return wrapper
 
 
+def check_output_file(path: Path | None) -> None:
+    """Refuse an output path that cannot be written before any work is done."""
+    from ..errors import OutputError
+
+    if path is None:
+        return
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name inside it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise OutputError(f"{path}: folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{path}: folder {parent} is not writable; pick another place")
+
+
 def model_option_help() -> str:
     return "Model file to use (default: the model shipped with noiseclf)."
 

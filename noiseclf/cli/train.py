@@ -12,7 +12,7 @@ from ..labels import load_labels
 from ..model import atomic_write_bytes, save_model
 from ..train import TrainOptions, train
 from . import app
-from ._common import handles_errors, say
+from ._common import check_output_file, handles_errors, say
 from ._report import format_metrics
 
 
@@ -58,6 +58,8 @@ def train_cli(
       noiseclf clean page.txt --model my.noiseclf
       noiseclf train --labels labels/ --out big.noiseclf --from-scratch
     """
+    check_output_file(out)  # before the work, not after it
+    check_output_file(metrics_json)
     scrape_set = load_labels(labels, scrapes)
     if not from_scratch:
         from ._adapt import train_adapted
