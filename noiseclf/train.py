@@ -32,6 +32,7 @@ class TrainOptions:
     char_ngrams: tuple[int, int] = (2, 4)
     word_bits: int = 18
     char_bits: int = 18
+    char_max_len: int = 160
     word_weight: float = 1.0
     char_weight: float = 1.0
     layout_weight: float = 1.0
@@ -46,7 +47,7 @@ class TrainOptions:
     def featurizer(self) -> LineFeaturizer:
         return LineFeaturizer(
             word_ngrams=self.word_ngrams, char_ngrams=self.char_ngrams,
-            word_bits=self.word_bits, char_bits=self.char_bits,
+            word_bits=self.word_bits, char_bits=self.char_bits, char_max_len=self.char_max_len,
             word_weight=self.word_weight, char_weight=self.char_weight,
             layout_weight=self.layout_weight,
         )
