@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 from . import clean, evaluate, inspect, train  # noqa: E402,F401  (registers the commands)
-from . import label  # noqa: E402,F401  (noiseclf/label_ui.py)
+from . import check, label  # noqa: E402,F401  (noiseclf/label_ui.py, noiseclf/drift.py)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from ..labels import LABELS
 from ..model import Verdict, atomic_write_bytes, render_kept
 from ..text import read_scrape, read_stdin
 from . import app
+from ._clean_extras import CleanExtras
 from ._common import EXIT_INPUT, handles_errors, load, one_line, say, warn, write_out
 
 
@@ -74,6 +75,13 @@ def clean_cli(
         None, "--output", help="With --corpus: the cleaned corpus file (.jsonl or .parquet)."),
     text_field: str = typer.Option("text", "--text-field", help="With --corpus: the field holding the text."),
     num_proc: int = typer.Option(1, "--num-proc", min=1, help="With --corpus: worker processes."),
+    site_memory: Optional[Path] = typer.Option(
+        None, "--site-memory",
+        help="JSON file remembering, per site, how often each line recurs across its pages "
+        "(read, then updated atomically). Lines on many pages of a site are menus and footers.",
+    ),
+    site: Optional[str] = typer.Option(
+        None, "--site", help="Site of all the scrapes, for recurrence (default: each scrape's folder name)."),
 ) -> None:
     """Clean scrapes: keep the article lines, unchanged and in order.
 
@@ -91,6 +99,9 @@ def clean_cli(
         raise typer.BadParameter(
             f"unknown label {', '.join(sorted(unknown))}; use one of {', '.join(LABELS)}", param_hint="--keep"
         )
+    if corpus is not None and (site_memory is not None or site is not None):
+        raise typer.BadParameter("--site-memory and --site work on scrape files, not with --corpus",
+                                 param_hint="--site-memory")
     if corpus is not None or output is not None:
         _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc)
         return
@@ -105,13 +116,15 @@ def clean_cli(
             raise OutputError(f"{output_dir}: cannot create the folder ({exc.strerror}); pick another --output-dir") from None
 
     clf = load(model)
+    extras = CleanExtras(clf, paths, site_memory, site)  # site memory and drift alert
 
     if not paths:
         decoded = read_stdin()
         for w in decoded.warnings:
             warn(w)
-        verdicts = clf.classify_text(decoded.text)
+        verdicts = extras.classify([(None, decoded.text)])[0]
         write_out(_render(verdicts, fmt, keep_set, None))
+        extras.finish()
         return
 
     failures = 0
@@ -120,7 +133,7 @@ def clean_cli(
     batch_chars = 0
 
     def flush() -> None:
-        results = clf.classify_many([t for _, t in batch])
+        results = extras.classify(batch)
         for (path, _), verdicts in zip(batch, results):
             rendered = _render(verdicts, fmt, keep_set, None if output_dir else str(path))
             if output_dir is not None:
@@ -152,6 +165,7 @@ def clean_cli(
             batch, batch_chars = [], 0
     if batch:
         flush()
+    extras.finish()
     if failures:
         if len(paths) > 1:
             say(f"noiseclf: {failures} of {len(paths)} files could not be cleaned (see above)")

@@ -1,0 +1,176 @@
+"""Drift: notice scrapes whose layout the model does not know, and rank what to label next.
+
+For every scrape we compute, from the model's verdicts alone:
+
+* ``mean_confidence`` — the mean probability of the chosen label over its lines;
+* ``article_share`` — the share of its lines labelled article;
+* ``unsure_share`` — the share of lines whose confidence is below ``unsure_below``;
+* ``expected_errors`` — the sum over lines of (1 − confidence): how many lines
+  the model itself expects to get wrong; it ranks files worth labelling.
+
+A scrape *looks unfamiliar* when its mean confidence is below
+``confidence_floor`` or its article share is outside
+[``article_share_low``, ``article_share_high``]. The thresholds are not
+guesses: :func:`calibrate` takes them from the distribution of these
+statistics over labelled pages the model did not train on (the 5th
+percentile of mean confidence; the 1st and 99th percentiles of the article
+share), and ``unsure_below`` is the confidence under which the model's label
+was wrong at least half the time on those pages. They are read from the
+model's metadata (``drift``) when it has them, else from
+``noiseclf/drift_thresholds.json`` (written by
+``benchmarks/adaptation.py --fit-drift`` for the shipped model), else from
+conservative defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .model import Model, Verdict
+
+THRESHOLDS_FILE = "drift_thresholds.json"
+DEFAULTS = {"confidence_floor": 0.6, "article_share_low": 0.0, "article_share_high": 0.97, "unsure_below": 0.5}
+
+
+@dataclass
+class PageStats:
+    name: str
+    lines: int
+    mean_confidence: float
+    article_share: float
+    unsure_share: float
+    expected_errors: float
+    site: str = ""
+    unfamiliar: bool = False
+    reasons: tuple[str, ...] = ()
+
+    def as_record(self) -> dict:
+        d = asdict(self)
+        d["reasons"] = list(self.reasons)
+        for k in ("mean_confidence", "article_share", "unsure_share", "expected_errors"):
+            d[k] = round(d[k], 4)
+        return d
+
+
+def page_stats(name: str, verdicts: Sequence[Verdict], unsure_below: float = DEFAULTS["unsure_below"],
+               site: str = "") -> PageStats:
+    conf = np.array([v.probability for v in verdicts if v.label is not None], dtype=float)
+    labels = [v.label for v in verdicts if v.label is not None]
+    if len(conf) == 0:
+        return PageStats(name, 0, 1.0, 0.0, 0.0, 0.0, site)
+    return PageStats(
+        name=name, lines=len(conf), mean_confidence=float(conf.mean()),
+        article_share=float(np.mean([lab == "article" for lab in labels])),
+        unsure_share=float(np.mean(conf < unsure_below)),
+        expected_errors=float((1.0 - conf).sum()), site=site,
+    )
+
+
+def thresholds_for(model: Model) -> dict:
+    """The model's own thresholds, else the shipped file's, else the defaults (with their source)."""
+    own = model.meta.get("drift")
+    if isinstance(own, dict) and "confidence_floor" in own:
+        return {**DEFAULTS, **own, "source": "model metadata"}
+    try:
+        data = json.loads(resources.files("noiseclf").joinpath(THRESHOLDS_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, OSError, json.JSONDecodeError):
+        data = None
+    if isinstance(data, dict) and "confidence_floor" in data:
+        same = data.get("model_arrays_sha256") == model.meta.get("arrays_sha256")
+        return {**DEFAULTS, **data, "source": THRESHOLDS_FILE + ("" if same else " (fitted for another model)")}
+    return {**DEFAULTS, "source": "defaults"}
+
+
+def judge(stats: PageStats, th: dict) -> PageStats:
+    reasons = []
+    if stats.lines == 0:
+        return stats
+    if stats.mean_confidence < th["confidence_floor"]:
+        reasons.append(f"mean confidence {stats.mean_confidence:.2f} < {th['confidence_floor']:.2f}")
+    if stats.article_share < th["article_share_low"]:
+        reasons.append(f"article share {stats.article_share:.0%} < {th['article_share_low']:.0%}")
+    if stats.article_share > th["article_share_high"]:
+        reasons.append(f"article share {stats.article_share:.0%} > {th['article_share_high']:.0%}")
+    stats.reasons = tuple(reasons)
+    stats.unfamiliar = bool(reasons)
+    return stats
+
+
+def rank(stats: Sequence[PageStats]) -> list[PageStats]:
+    """Files worth labelling first: most expected errors, unfamiliar ones first, one site at a time.
+
+    A second page of a site already in the ranking counts half (a third a
+    quarter, ...): labelling one page of a site teaches most of what its
+    other pages would.
+    """
+    remaining = list(stats)
+    seen: dict[str, int] = {}
+    out = []
+    while remaining:
+        def score(s):
+            return (s.unfamiliar, s.expected_errors * 0.5 ** seen.get(s.site, 0))
+        best = max(remaining, key=score)
+        remaining.remove(best)
+        seen[best.site] = seen.get(best.site, 0) + 1
+        out.append(best)
+    return out
+
+
+def calibrate(model: Model, scrapes: Sequence, low_pct: float = 1.0, high_pct: float = 99.0,
+              confidence_pct: float = 5.0) -> dict:
+    """Thresholds from labelled pages the model did not train on (see module doc)."""
+    from .train import pages_and_targets
+
+    mean_conf, art_share, all_conf, all_ok = [], [], [], []
+    for s in scrapes:
+        pages, y = pages_and_targets([s])
+        if not len(y):
+            continue
+        proba = model.predict_pages(pages)
+        best = proba.argmax(axis=1)
+        conf = proba[np.arange(len(best)), best]
+        pred = np.array(model.labels, dtype=object)[best]
+        mean_conf.append(conf.mean())
+        art_share.append(np.mean(pred == "article"))
+        all_conf.append(conf)
+        all_ok.append(pred == y)
+    conf = np.concatenate(all_conf)
+    ok = np.concatenate(all_ok)
+    order = np.argsort(conf)
+    # the highest confidence c such that, among lines with confidence below c, at most half are right
+    cum_ok = np.cumsum(ok[order]) / np.arange(1, len(order) + 1)
+    below = np.nonzero(cum_ok <= 0.5)[0]
+    unsure = float(conf[order][below[-1]]) if len(below) else float(np.percentile(conf, 5))
+    return {
+        "confidence_floor": round(float(np.percentile(mean_conf, confidence_pct)), 4),
+        "article_share_low": round(float(np.percentile(art_share, low_pct)), 4),
+        "article_share_high": round(float(np.percentile(art_share, high_pct)), 4),
+        "unsure_below": round(unsure, 4),
+        "reference": {
+            "pages": len(mean_conf),
+            "mean_confidence_median": round(float(np.median(mean_conf)), 4),
+            "article_share_median": round(float(np.median(art_share)), 4),
+            "line_accuracy": round(float(ok.mean()), 4),
+        },
+        "model_arrays_sha256": model.meta.get("arrays_sha256"),
+    }
+
+
+def check_files(model: Model, items: Sequence[tuple[str, str, str]], verdicts: Sequence[Sequence[Verdict]] | None = None,
+                th: dict | None = None) -> list[PageStats]:
+    """Stats and verdict for (name, site, text) items (``verdicts`` when already classified)."""
+    th = th or thresholds_for(model)
+    if verdicts is None:
+        verdicts = model.classify_many([t for _, _, t in items])
+    return [judge(page_stats(name, v, th["unsure_below"], site), th) for (name, site, _), v in zip(items, verdicts)]
+
+
+def site_of(path: str | Path) -> str:
+    parent = Path(path).resolve().parent
+    return parent.name or str(parent)

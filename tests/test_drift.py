@@ -1,0 +1,93 @@
+"""Drift: unfamiliar scrapes are named by clean, and check ranks files worth labelling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from noiseclf.cli import app
+from noiseclf.drift import PageStats, calibrate, judge, page_stats, rank, thresholds_for
+from noiseclf.labels import load_labels
+from noiseclf.model import Verdict, load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+
+# A scrape that looks like nothing the model has seen: a table of numbers and symbols.
+ODD = "\n".join(f"{i:04d} ;; {i * 7 % 13} || {i * 3 % 11} ## {'x' * (i % 5)}" for i in range(60)) + "\n"
+
+
+def test_page_stats_and_judge():
+    v = [Verdict(1, "a", "article", 0.9), Verdict(2, "", None, None), Verdict(3, "b", "nav", 0.3)]
+    s = page_stats("p", v, unsure_below=0.5)
+    assert s.lines == 2 and abs(s.mean_confidence - 0.6) < 1e-9 and s.article_share == 0.5
+    assert s.unsure_share == 0.5 and abs(s.expected_errors - 0.8) < 1e-9
+    th = {"confidence_floor": 0.7, "article_share_low": 0.0, "article_share_high": 0.9, "unsure_below": 0.5}
+    assert judge(s, th).unfamiliar and "mean confidence" in s.reasons[0]
+
+
+def test_rank_puts_unfamiliar_and_uncertain_first_one_site_at_a_time():
+    a = PageStats("a1", 10, 0.9, 0.3, 0.0, 5.0, site="A")
+    a2 = PageStats("a2", 10, 0.9, 0.3, 0.0, 4.0, site="A")
+    b = PageStats("b1", 10, 0.9, 0.3, 0.0, 3.0, site="B")
+    c = PageStats("c1", 10, 0.5, 0.3, 0.0, 1.0, site="C", unfamiliar=True)
+    assert [s.name for s in rank([a, a2, b, c])] == ["c1", "a1", "b1", "a2"]
+
+
+def test_calibrate_derives_thresholds_from_data():
+    model = load_model()
+    th = calibrate(model, load_labels([ROOT / "labels"]))
+    assert 0 < th["confidence_floor"] <= th["reference"]["mean_confidence_median"] <= 1
+    assert th["article_share_low"] <= th["reference"]["article_share_median"] <= th["article_share_high"]
+    assert th["reference"]["pages"] == 5
+
+
+def test_thresholds_come_from_the_model_first():
+    model = load_model()
+    model.meta["drift"] = {"confidence_floor": 0.99, "article_share_low": 0.0, "article_share_high": 1.0,
+                           "unsure_below": 0.5}
+    assert thresholds_for(model)["source"] == "model metadata"
+
+
+def test_check_ranks_files_and_flags_the_odd_one(tmp_path):
+    odd = tmp_path / "odd" / "table.txt"
+    odd.parent.mkdir()
+    odd.write_text(ODD)
+    model = load_model()
+    th = thresholds_for(model)
+    r = CliRunner().invoke(app, ["check", *map(str, SEEDS[:3]), str(odd), "--json"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["rank"] for x in rows] == [1, 2, 3, 4]
+    by_name = {Path(x["name"]).name: x for x in rows}
+    seeds_conf = [by_name[p.name]["mean_confidence"] for p in SEEDS[:3]]
+    assert by_name["table.txt"]["mean_confidence"] < min(seeds_conf)
+    assert all(not by_name[p.name]["unfamiliar"] for p in SEEDS[:3])  # the training pages look familiar
+    assert by_name["table.txt"]["unfamiliar"] == (by_name["table.txt"]["mean_confidence"] < th["confidence_floor"]
+                                                  or not th["article_share_low"] <= by_name["table.txt"]["article_share"] <= th["article_share_high"])
+
+
+def test_check_table_and_bad_file(tmp_path):
+    r = CliRunner().invoke(app, ["check", str(SEEDS[0]), str(tmp_path / "missing.txt")])
+    assert r.exit_code == 1
+    assert "missing.txt" in r.stderr and "exp.wrong" in r.stdout and "Traceback" not in r.output
+
+
+def test_clean_names_unfamiliar_scrapes_on_stderr(tmp_path):
+    model = load_model()
+    model_path = tmp_path / "strict.noiseclf"
+    model.meta["drift"] = {"confidence_floor": 0.999, "article_share_low": 0.0, "article_share_high": 1.0,
+                           "unsure_below": 0.5}
+    model.save(model_path)
+    odd = tmp_path / "table.txt"
+    odd.write_text(ODD)
+    r = CliRunner().invoke(app, ["clean", str(odd), "--model", str(model_path)])
+    assert r.exit_code == 0
+    assert "unfamiliar" in r.stderr and "table.txt" in r.stderr
+    assert "unfamiliar" not in r.stdout
+    model.meta["drift"]["confidence_floor"] = 0.0
+    model.save(model_path)
+    r = CliRunner().invoke(app, ["clean", str(SEEDS[0]), "--model", str(model_path)])
+    assert "unfamiliar" not in r.stderr
