@@ -466,3 +466,20 @@ def LabelApp(session: LabelSession):  # noqa: N802 - reads like the class it bui
     if _APP_CLASS is None:
         _APP_CLASS = _make_app()
     return _APP_CLASS(session)
+
+
+def unconfirmed_counts(label_paths: Iterable[str | Path]) -> dict[str, int]:
+    """{labels file: lines still carrying the model's suggestion} for half-labelled files."""
+    out = {}
+    for p in label_paths:
+        p = Path(p)
+        prog = p.with_name(p.stem + ".progress.json")
+        try:
+            data = json.loads(prog.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(data, dict) and data.get("format") == PROGRESS_FORMAT and not data.get("complete"):
+            left = int(data.get("lines", 0)) - len(data.get("confirmed", []))
+            if left > 0:
+                out[str(p)] = left
+    return out

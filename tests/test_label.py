@@ -210,3 +210,16 @@ def test_ui_resume_shows_earlier_work(scrape, model, tmp_path):
             await pilot.press("q")
 
     run(drive())
+
+
+def test_train_warns_about_a_half_labelled_file(scrape, model, tmp_path):
+    labs = tmp_path / "labels"
+    s = LabelSession(scrape, model, labs)
+    s.set_labels([1], "nav")
+    res = CliRunner().invoke(app, ["train", "--labels", str(labs), "--out", str(tmp_path / "m.noiseclf")])
+    assert res.exit_code == 0, res.output
+    assert "6 line(s) nobody confirmed" in res.stderr
+    for n in s.content:
+        s.set_labels([n])
+    res = CliRunner().invoke(app, ["train", "--labels", str(labs), "--out", str(tmp_path / "m.noiseclf")])
+    assert "nobody confirmed" not in res.stderr

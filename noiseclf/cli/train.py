@@ -61,6 +61,11 @@ def train_cli(
     check_output_file(out)  # before the work, not after it
     check_output_file(metrics_json)
     scrape_set = load_labels(labels, scrapes)
+    from ..label_ui import unconfirmed_counts
+
+    for name, left in unconfirmed_counts(s.labels_path for s in scrape_set).items():
+        say(f"noiseclf: warning: {name}: {left} line(s) nobody confirmed carry the model's suggestion "
+            f"(finish with `noiseclf label`)")
     if not from_scratch:
         from ._adapt import train_adapted
 
