@@ -15,9 +15,16 @@ agreement with the corpus labels.
 
 Method
 ------
-1. The *base model*: trained from scratch on the seeds plus ``--base-pages``
-   WCXB pages from sites with a single page in WCXB, so every site evaluated
-   below (a site with at least 3 pages) is one the base has never seen.
+1. The *base model*, one the evaluated sites are new to:
+
+   * ``--base shipped`` (default): the shipped model, which is trained on the
+     corpus's ``train`` split (training/build_model.py); the evaluated sites
+     are the multi-page sites of the ``test`` split (``training.corpus.split_of``),
+     so it has seen none of their pages;
+   * ``--base holdout``: a model trained here from scratch on the seeds plus
+     ``--base-pages`` WCXB pages of sites with a single page in WCXB, so every
+     multi-page site, of either split, can be evaluated;
+   * ``--base PATH``: a model file (evaluated on the test-split sites).
 2. For each evaluated site and each k in 0, 1, 2, 5 (when the site has more
    than k pages): the base is fine-tuned (``noiseclf.adapt.fine_tune``) on k
    of its pages and scored on the site's other pages (line accuracy). Every
@@ -63,6 +70,7 @@ from noiseclf.train import TrainOptions, fit, pages_and_targets  # noqa: E402
 
 KS = (0, 1, 2, 5)
 ROTATIONS = 3
+ELSEWHERE = 5  # pages of other unseen sites scored to measure what fine-tuning costs elsewhere
 
 
 def log(msg: str) -> None:
@@ -105,24 +113,27 @@ def load_pages(where: dict[str, Path], ids: list[str]):
     return out
 
 
-def acc(model, scrapes, memory_pages=None, weights=None, site_pages=None):
-    """Pooled line accuracy (and line count); optionally with the site memory of ``site_pages``."""
+def acc(model, scrapes, weights=None, site_pages=None):
+    """Pooled line accuracy and line count; with ``weights`` also the accuracy with the
+    site memory of ``site_pages`` (returned as a third value)."""
     pages, y = pages_and_targets(scrapes)
     if not len(y):
-        return 0.0, 0
+        return (0.0, 0) if weights is None else (0.0, 0, 0.0)
     proba = model.predict_pages(pages)
-    if weights is not None and site_pages:
-        mem = SiteMemory()
-        for s in site_pages:
-            mem.observe("site", Page(s.lines))
-        row, parts = 0, []
-        for p in pages:
-            share, others = mem.recurrence("site", p)
-            parts.append(adjust(proba[row:row + len(p)], share, others, model.labels, weights))
-            row += len(p)
-        proba = np.vstack(parts)
-    pred = np.array(model.labels, dtype=object)[proba.argmax(axis=1)]
-    return float(np.mean(pred == y)), int(len(y))
+    labels = np.array(model.labels, dtype=object)
+    plain = float(np.mean(labels[proba.argmax(axis=1)] == y))
+    if weights is None:
+        return plain, int(len(y))
+    mem = SiteMemory()
+    for s in site_pages or []:
+        mem.observe("site", Page(s.lines))
+    row, parts = 0, []
+    for p in pages:
+        share, others = mem.recurrence("site", p)
+        parts.append(adjust(proba[row:row + len(p)], share, others, model.labels, weights))
+        row += len(p)
+    with_mem = float(np.mean(labels[np.vstack(parts).argmax(axis=1)] == y))
+    return plain, int(len(y)), with_mem
 
 
 def plan(pages: list, rotation: int, k_max: int):
@@ -141,9 +152,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, default=ROOT / "build" / "adaptation-corpus",
                     help="where missing pages are built")
     ap.add_argument("--tool", default="html-text")
-    ap.add_argument("--base-pages", type=int, default=300)
-    ap.add_argument("--min-pages", type=int, default=3)
-    ap.add_argument("--grid", default="0.1,0.3,1,3,10", help="values of C tried at k=2")
+    ap.add_argument("--base", default="shipped", help="shipped, holdout, or a model file (see above)")
+    ap.add_argument("--base-pages", type=int, default=150, help="pages the holdout base is trained on")
+    ap.add_argument("--min-pages", type=int, default=2)
+    ap.add_argument("--grid", default="0.3,1,3,10", help="values of C tried at k=2")
+    ap.add_argument("--pull-grid", default="1,10", help="values of layout_pull tried at k=2")
     ap.add_argument("--chart", type=Path, default=ROOT / "build" / "adaptation.png")
     ap.add_argument("--json", type=Path, default=ROOT / "build" / "adaptation.json")
     ap.add_argument("--fit-memory", action="store_true", help="write noiseclf/site_memory_weights.json")
@@ -155,7 +168,11 @@ def main(argv=None) -> int:
     by_site = defaultdict(list)
     for fid, d in sorted(dom.items()):
         by_site[d].append(fid)
-    sites = {d: ids for d, ids in by_site.items() if d and len(ids) >= args.min_pages}
+    holdout = args.base == "holdout"
+    if not holdout:
+        from training.corpus import split_of
+    sites = {d: ids for d, ids in by_site.items()
+             if d and len(ids) >= args.min_pages and (holdout or split_of(d) == "test")}
     singles = sorted((ids[0] for d, ids in by_site.items() if d and len(ids) == 1),
                      key=lambda f: hashlib.sha1(f.encode()).hexdigest())
     corpus_dirs = [d for d in args.corpus] or [ROOT / "build" / "corpus"]
@@ -163,7 +180,7 @@ def main(argv=None) -> int:
     where = ensure_corpus(args.wcxb, corpus_dirs, args.tool, need, args.cache)
     # the base's pages: single-page sites already in a corpus folder first, then built ones
     have = [f for f in singles if any((d / args.tool / f"{f}.jsonl").is_file() for d in corpus_dirs + [args.cache])]
-    base_ids = (have + [f for f in singles if f not in have])[: args.base_pages]
+    base_ids = (have + [f for f in singles if f not in have])[: args.base_pages] if holdout else []
     where.update(ensure_corpus(args.wcxb, corpus_dirs, args.tool, base_ids, args.cache))
     site_pages = {d: [s for s in load_pages(where, ids).values()] for d, ids in sites.items()}
     site_pages = {d: v for d, v in site_pages.items() if len(v) >= args.min_pages}
@@ -173,34 +190,45 @@ def main(argv=None) -> int:
         f"base trained on {len(base_scrapes)} single-site pages + {len(seeds)} seeds")
 
     t0 = time.time()
-    base = fit(base_scrapes + seeds, TrainOptions())
+    if holdout:
+        base = fit(base_scrapes + seeds, TrainOptions())
+        base_name = f"trained here on {len(base_scrapes)} single-site pages + seeds"
+    else:
+        from noiseclf.model import default_model_path, load_model
+
+        base_path = default_model_path() if args.base == "shipped" else Path(args.base)
+        base = load_model(base_path)
+        td = base.meta.get("training_data") or {}
+        base_name = f"{base_path.name} ({td.get('scrapes', '?')} scrapes, {td.get('lines', '?')} lines)"
     base_seconds = time.time() - t0
-    log(f"base model trained in {base_seconds:.0f} s")
+    log(f"base model: {base_name}, {base_seconds:.0f} s")
 
     names = sorted(site_pages)
     # scored pages of the other sites, to measure what fine-tuning costs elsewhere
     elsewhere = {d: [s for e in names if e != d for s in site_pages[e][:1]] for d in names}
 
     # -- choose C -------------------------------------------------------------
-    grid = [float(c) for c in args.grid.split(",") if c]
+    grid = [(float(c), float(p)) for c in args.grid.split(",") if c for p in args.pull_grid.split(",") if p]
     choice = []
-    for C in grid:
+    for C, pull in grid:
         site_acc, other_acc, lines = [], [], 0
         for d in names:
             pool, scored = plan(site_pages[d], 0, 5)
             if len(pool) < 2:
                 continue
-            tuned = fine_tune(base, pool[:2], AdaptOptions(C=C))
+            tuned = fine_tune(base, pool[:2], AdaptOptions(C=C, layout_pull=pull))
             a, n = acc(tuned, scored)
             site_acc.append(a)
-            other_acc.append(acc(tuned, elsewhere[d][:8])[0])
-        choice.append({"C": C, "site_accuracy": float(np.mean(site_acc)), "elsewhere_accuracy": float(np.mean(other_acc))})
-        log(f"C={C:g}: site {choice[-1]['site_accuracy']:.4f}, elsewhere {choice[-1]['elsewhere_accuracy']:.4f}")
-    base_elsewhere = float(np.mean([acc(base, elsewhere[d][:8])[0] for d in names]))
+            other_acc.append(acc(tuned, elsewhere[d][:ELSEWHERE])[0])
+        choice.append({"C": C, "layout_pull": pull, "site_accuracy": float(np.mean(site_acc)), "elsewhere_accuracy": float(np.mean(other_acc))})
+        log(f"C={C:g} pull={pull:g}: site {choice[-1]['site_accuracy']:.4f}, elsewhere {choice[-1]['elsewhere_accuracy']:.4f}")
+    base_elsewhere = float(np.mean([acc(base, elsewhere[d][:ELSEWHERE])[0] for d in names]))
     # best site accuracy among the C that lose at most 1 point elsewhere
     ok = [c for c in choice if c["elsewhere_accuracy"] >= base_elsewhere - 0.01] or choice
-    best_C = max(ok, key=lambda c: c["site_accuracy"])["C"]
-    log(f"base elsewhere {base_elsewhere:.4f}; chosen C = {best_C:g} (shipped default {DEFAULT_C:g})")
+    best = max(ok, key=lambda c: c["site_accuracy"])
+    best_C, best_pull = best["C"], best["layout_pull"]
+    log(f"base elsewhere {base_elsewhere:.4f}; chosen C = {best_C:g}, layout_pull = {best_pull:g} "
+        f"(shipped defaults {DEFAULT_C:g}, {AdaptOptions().layout_pull:g})")
 
     # -- memory weights: 2-fold by site, then on all ----------------------------
     def memory_rows(ds):
@@ -267,11 +295,10 @@ def main(argv=None) -> int:
                     model, secs = base, 0.0
                 else:
                     t0 = time.perf_counter()
-                    model = fine_tune(base, pool[:k], AdaptOptions(C=best_C))
+                    model = fine_tune(base, pool[:k], AdaptOptions(C=best_C, layout_pull=best_pull))
                     secs = time.perf_counter() - t0
-                a, n = acc(model, scored)
-                am, _ = acc(model, scored, weights=wtuple, site_pages=all_site)
-                other = acc(model, elsewhere[d][:8])[0]
+                a, n, am = acc(model, scored, weights=wtuple, site_pages=all_site)
+                other = acc(model, elsewhere[d][:ELSEWHERE])[0]
                 seeds_acc = acc(model, seeds)[0]
                 results.append({"site": d, "rotation": r, "k": k, "accuracy": a, "accuracy_memory": am,
                                 "lines": n, "seconds": secs, "elsewhere": other, "seeds": seeds_acc,
@@ -305,7 +332,7 @@ def main(argv=None) -> int:
                       "sites_at_95": int(sum(1 for dd in {x['site'] for x in rows}
                                              if np.mean([x['accuracy'] for x in rows if x['site'] == dd]) >= 0.95))})
     print(f"\nAdaptation to unseen sites ({len(names)} sites with >= {args.min_pages} pages, tool {args.tool}, "
-          f"C = {best_C:g}; base: {len(base_scrapes)} pages + seeds, trained in {base_seconds:.0f} s)\n")
+          f"C = {best_C:g}, layout_pull = {best_pull:g}; base: {base_name})\n")
     print(f"{'pages labelled':>14} {'sites':>6} {'runs':>5} {'acc (mean/site)':>16} {'median':>7} {'pooled':>7} "
           f"{'+memory':>8} {'sites>=95%':>10} {'elsewhere':>10} {'seeds':>6} {'retrain s (mean/max)':>21}")
     for t in table:
@@ -313,7 +340,7 @@ def main(argv=None) -> int:
               f"{t['acc_pooled']:>7.4f} {t['acc_memory_mean_site']:>8.4f} {t['sites_at_95']:>10} {t['elsewhere']:>10.4f} "
               f"{t['seeds']:>6.4f} {t['seconds_mean']:>10.2f}/{t['seconds_max']:<10.2f}")
     print("\nC grid at k=2 (first rotation): " + "; ".join(
-        f"C={c['C']:g} site {c['site_accuracy']:.4f} elsewhere {c['elsewhere_accuracy']:.4f}" for c in choice)
+        f"C={c['C']:g}/pull {c['layout_pull']:g} site {c['site_accuracy']:.4f} elsewhere {c['elsewhere_accuracy']:.4f}" for c in choice)
         + f"; base elsewhere {base_elsewhere:.4f}")
     print("site memory, fitted on half the sites, scored on the other half: " + "; ".join(
         f"{r['accuracy_without']:.4f} -> {r['accuracy_with']:.4f}" for r in mem_report))
@@ -325,9 +352,9 @@ def main(argv=None) -> int:
     print(f"\ntotal {time.time() - t_start:.0f} s")
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"table": table, "C_grid": choice, "C": best_C, "memory": mem_report,
+    args.json.write_text(json.dumps({"table": table, "C_grid": choice, "C": best_C, "layout_pull": best_pull, "memory": mem_report,
                                      "memory_weights": weights_all, "runs": results,
-                                     "base_pages": len(base_scrapes), "base_seconds": base_seconds}, indent=1))
+                                     "base": base_name, "base_seconds": base_seconds}, indent=1))
     try:
         import matplotlib
 

@@ -55,6 +55,10 @@ class AdaptOptions:
     class_weight: str | None = "balanced"
     max_iter: int = 500
     tol: float = 1e-6
+    # Multiplies the pull towards the base on the layout columns and intercepts: the
+    # knowledge that carries across sites (line shape, position) moves less than the
+    # site's own words (its menu items, footer text), which the new labels teach best.
+    layout_pull: float = 1.0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -86,9 +90,15 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
-              W0: np.ndarray, b0: np.ndarray, options: AdaptOptions) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Minimise the penalised loss over W (K x u) and b (K), starting at the base."""
+              W0: np.ndarray, b0: np.ndarray, options: AdaptOptions,
+              pull: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Minimise the penalised loss over W (K x u) and b (K), starting at the base.
+
+    ``pull`` (one value per column, default 1) scales the penalty column by column.
+    """
     K, u = W0.shape
+    pull = np.ones(u) if pull is None else np.asarray(pull, dtype=np.float64)
+    pull_b = float(options.layout_pull)
     n = X.shape[0]
     Y = np.zeros((n, K))
     Y[np.arange(n), y_idx] = 1.0
@@ -105,9 +115,10 @@ def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
         ce = logsum - (Z * Y).sum(axis=1)
         P = _softmax(Z)
         R = C * sw * (P - Y)  # n x K
-        dW = np.asarray((Xt @ R).T) + (W - W0)
-        db = R.sum(axis=0) + (b - b0)
-        loss = C * float(sample_weight @ ce) + 0.5 * float(((W - W0) ** 2).sum()) + 0.5 * float(((b - b0) ** 2).sum())
+        dW = np.asarray((Xt @ R).T) + (W - W0) * pull
+        db = R.sum(axis=0) + (b - b0) * pull_b
+        loss = (C * float(sample_weight @ ce) + 0.5 * float((((W - W0) ** 2) * pull).sum())
+                + 0.5 * pull_b * float(((b - b0) ** 2).sum()))
         return loss, np.concatenate([dW.ravel(), db])
 
     theta0 = np.concatenate([W0.ravel(), b0])
@@ -157,7 +168,9 @@ def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOpti
         sample_weight = per_class[y_idx]
     else:
         sample_weight = np.ones(len(y_idx))
-    W_used, b_new, info = _fit_near(Xu, y_idx, sample_weight, W_full[:, used], b_full, options)
+    n_text = 2 ** base.featurizer.word_bits + 2 ** base.featurizer.char_bits
+    pull = np.where(used >= n_text, options.layout_pull, 1.0)  # layout columns come after the n-grams
+    W_used, b_new, info = _fit_near(Xu, y_idx, sample_weight, W_full[:, used], b_full, options, pull)
     W_full[:, used] = W_used
 
     clf = LogisticRegression()
