@@ -292,7 +292,7 @@ def _make_app():
             Binding("j", "move(1)", show=False),
             Binding("k", "move(-1)", show=False),
             Binding("q", "quit", "quit"),
-            Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+            Binding("ctrl+c", "stop", "quit", show=False, priority=True),
         ]
 
         def __init__(self, session: LabelSession):
@@ -302,6 +302,11 @@ def _make_app():
             self.unsure_first = True
             self.row_of = {n: i for i, n in enumerate(session.content)}
             self.message = ""
+            self.stopped = False  # ctrl+c: stop labelling altogether, not just this file
+
+        def action_stop(self) -> None:
+            self.stopped = True
+            self.exit()
 
         def compose(self) -> ComposeResult:
             yield Static(id="status")

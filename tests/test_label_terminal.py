@@ -107,15 +107,17 @@ def project(tmp_path):
     return tmp_path, scrape
 
 
-def start(tmp_path, scrape):
+def start(tmp_path, *scrapes):
     code = "import sys; from noiseclf.cli import main; sys.argv[0] = 'noiseclf'; main()"
-    return Terminal([sys.executable, "-c", code, "label", str(scrape), "--labels-dir", "labs"], tmp_path)
+    return Terminal([sys.executable, "-c", code, "label", *map(str, scrapes), "--labels-dir", "labs"], tmp_path)
 
 
 def test_ctrl_c_in_the_middle_keeps_every_label_then_resume(project):
     tmp_path, scrape = project
     labs = tmp_path / "labs"
-    term = start(tmp_path, scrape)
+    second = scrape.with_name("second.txt")
+    second.write_text("Another page\nwith two lines\n")
+    term = start(tmp_path, scrape, second)
     try:
         term.wait_for("lines confirmed")
         term.send(b"o")  # top to bottom
@@ -132,6 +134,7 @@ def test_ctrl_c_in_the_middle_keeps_every_label_then_resume(project):
         term.close()
     saved = labels(labs)
     assert saved[first_two[0]] == "nav" and saved[first_two[1]] == "footer"
+    assert not (labs / "second.jsonl").exists()  # Ctrl-C stops labelling, not just this file
     assert "2/" in term.text() or "lines confirmed" in term.text()
     # the files are valid labels right away
     from noiseclf.labels import load_labels

@@ -65,10 +65,13 @@ def label_cli(
         session = LabelSession(path, clf, labels_dir, model_name=model_name)
         for w in session.warnings:
             warn(w)
-        LabelApp(session).run()
+        ui = LabelApp(session)
+        ui.run()
         say(f"noiseclf: {path}: {len(session.confirmed)}/{len(session.content)} lines confirmed, "
             f"saved in {session.labels_path}")
         if session.remaining:
             say(f"noiseclf: {session.remaining} line(s) still carry the model's suggestion; "
                 f"run `noiseclf label {path}` again to go on")
+        if ui.stopped:
+            break
     say(f"noiseclf: to teach the model: noiseclf train --labels {labels_dir} --out my.noiseclf")
