@@ -113,6 +113,9 @@ def load_pages(where: dict[str, Path], ids: list[str]):
     return out
 
 
+ACC_KEEP: list[float] = []  # keep/drop (article or not) accuracy of the latest acc() call, at [-1]
+
+
 def acc(model, scrapes, weights=None, site_pages=None):
     """Pooled line accuracy and line count; with ``weights`` also the accuracy with the
     site memory of ``site_pages`` (returned as a third value)."""
@@ -121,7 +124,9 @@ def acc(model, scrapes, weights=None, site_pages=None):
         return (0.0, 0) if weights is None else (0.0, 0, 0.0)
     proba = model.predict_pages(pages)
     labels = np.array(model.labels, dtype=object)
-    plain = float(np.mean(labels[proba.argmax(axis=1)] == y))
+    pred = labels[proba.argmax(axis=1)]
+    plain = float(np.mean(pred == y))
+    ACC_KEEP.append(float(np.mean((pred == "article") == (y == "article"))))
     if weights is None:
         return plain, int(len(y))
     mem = SiteMemory()
@@ -161,6 +166,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=ROOT / "build" / "adaptation.json")
     ap.add_argument("--fit-memory", action="store_true", help="write noiseclf/site_memory_weights.json")
     ap.add_argument("--fit-drift", action="store_true", help="write noiseclf/drift_thresholds.json")
+    ap.add_argument("--only-drift", action="store_true",
+                    help="only refit the drift thresholds for the shipped model (after it is retrained), "
+                    "on the test-split pages of the corpus")
     args = ap.parse_args(argv)
 
     t_start = time.time()
@@ -189,10 +197,22 @@ def main(argv=None) -> int:
     log(f"{len(site_pages)} evaluated sites ({sum(len(v) for v in site_pages.values())} pages); "
         f"base trained on {len(base_scrapes)} single-site pages + {len(seeds)} seeds")
 
+    if args.only_drift:
+        fit_drift(site_pages, [], args.tool)
+        return 0
     t0 = time.time()
     if holdout:
-        base = fit(base_scrapes + seeds, TrainOptions())
-        base_name = f"trained here on {len(base_scrapes)} single-site pages + seeds"
+        from noiseclf.labels import labels_hash
+        from noiseclf.model import load_model, save_model
+
+        key = labels_hash(base_scrapes + seeds).split(":")[1][:16]
+        cached = args.cache / f"base-{key}.noiseclf"
+        if cached.is_file():
+            base = load_model(cached)
+        else:
+            base = fit(base_scrapes + seeds, TrainOptions())
+            save_model(base, cached)
+        base_name = f"trained here on {len(base_scrapes)} single-site pages + seeds ({cached.name})"
     else:
         from noiseclf.model import default_model_path, load_model
 
@@ -298,9 +318,10 @@ def main(argv=None) -> int:
                     model = fine_tune(base, pool[:k], AdaptOptions(C=best_C, layout_pull=best_pull))
                     secs = time.perf_counter() - t0
                 a, n, am = acc(model, scored, weights=wtuple, site_pages=all_site)
+                akeep = ACC_KEEP[-1]
                 other = acc(model, elsewhere[d][:ELSEWHERE])[0]
                 seeds_acc = acc(model, seeds)[0]
-                results.append({"site": d, "rotation": r, "k": k, "accuracy": a, "accuracy_memory": am,
+                results.append({"site": d, "rotation": r, "k": k, "accuracy": a, "accuracy_memory": am, "keep_accuracy": akeep,
                                 "lines": n, "seconds": secs, "elsewhere": other, "seeds": seeds_acc,
                                 "pages": len(pages)})
         log(f"{d}: " + ", ".join(f"k={x['k']} {x['accuracy']:.3f}" for x in results if x["site"] == d and x["rotation"] == 0))
@@ -319,11 +340,12 @@ def main(argv=None) -> int:
 
     table = []
     for k in KS:
-        s, m = summary(k, "accuracy"), summary(k, "accuracy_memory")
+        s, m, kd = summary(k, "accuracy"), summary(k, "accuracy_memory"), summary(k, "keep_accuracy")
         if not s:
             continue
         rows = [x for x in results if x["k"] == k]
         table.append({"k": k, **{f"acc_{a}": b for a, b in s.items()}, "acc_memory_mean_site": m["mean_site"],
+                      "keep_mean_site": kd["mean_site"], "keep_pooled": kd["pooled"],
                       "acc_memory_pooled": m["pooled"],
                       "seconds_mean": float(np.mean([x["seconds"] for x in rows])),
                       "seconds_max": float(np.max([x["seconds"] for x in rows])),
@@ -334,10 +356,10 @@ def main(argv=None) -> int:
     print(f"\nAdaptation to unseen sites ({len(names)} sites with >= {args.min_pages} pages, tool {args.tool}, "
           f"C = {best_C:g}, layout_pull = {best_pull:g}; base: {base_name})\n")
     print(f"{'pages labelled':>14} {'sites':>6} {'runs':>5} {'acc (mean/site)':>16} {'median':>7} {'pooled':>7} "
-          f"{'+memory':>8} {'sites>=95%':>10} {'elsewhere':>10} {'seeds':>6} {'retrain s (mean/max)':>21}")
+          f"{'+memory':>8} {'keep/drop':>9} {'sites>=95%':>10} {'elsewhere':>10} {'seeds':>6} {'retrain s (mean/max)':>21}")
     for t in table:
         print(f"{t['k']:>14} {t['acc_sites']:>6} {t['acc_runs']:>5} {t['acc_mean_site']:>16.4f} {t['acc_median_site']:>7.4f} "
-              f"{t['acc_pooled']:>7.4f} {t['acc_memory_mean_site']:>8.4f} {t['sites_at_95']:>10} {t['elsewhere']:>10.4f} "
+              f"{t['acc_pooled']:>7.4f} {t['acc_memory_mean_site']:>8.4f} {t['keep_mean_site']:>9.4f} {t['sites_at_95']:>10} {t['elsewhere']:>10.4f} "
               f"{t['seeds']:>6.4f} {t['seconds_mean']:>10.2f}/{t['seconds_max']:<10.2f}")
     print("\nC grid at k=2 (first rotation): " + "; ".join(
         f"C={c['C']:g}/pull {c['layout_pull']:g} site {c['site_accuracy']:.4f} elsewhere {c['elsewhere_accuracy']:.4f}" for c in choice)
@@ -365,6 +387,7 @@ def main(argv=None) -> int:
         ks = [t["k"] for t in table]
         ax.plot(ks, [t["acc_mean_site"] for t in table], "o-", label="line accuracy on the site's other pages")
         ax.plot(ks, [t["acc_memory_mean_site"] for t in table], "s--", label="... with site memory")
+        ax.plot(ks, [t["keep_mean_site"] for t in table], "d-", label="keep/drop accuracy (article or not)")
         ax.plot(ks, [t["elsewhere"] for t in table], "^:", label="accuracy on other unseen sites")
         ax.axhline(0.95, color="grey", lw=0.8, ls="--")
         for t in table:
@@ -384,17 +407,23 @@ def main(argv=None) -> int:
         log("matplotlib is not installed (pip install '.[train]'): no chart")
 
     if args.fit_drift:
-        from noiseclf.drift import calibrate
-        from noiseclf.model import load_model
-
-        shipped = load_model()
-        scored = [s for d in names for s in site_pages[d]] + base_scrapes
-        th = calibrate(shipped, scored)
-        th["fitted_on"] = {"pages": len(scored), "tool": args.tool, "source": "WCXB dev pages (benchmarks/adaptation.py --fit-drift)"}
-        out = ROOT / "noiseclf" / "drift_thresholds.json"
-        out.write_text(json.dumps(th, indent=1) + "\n", encoding="utf-8")
-        log(f"wrote {out}")
+        fit_drift(site_pages, base_scrapes if not holdout else [], args.tool)
     return 0
+
+
+def fit_drift(site_pages: dict, extra: list, tool: str) -> None:
+    """Drift thresholds of the shipped model, from pages of sites it did not train on."""
+    from noiseclf.drift import calibrate
+    from noiseclf.model import load_model
+
+    shipped = load_model()
+    scored = [s for pages in site_pages.values() for s in pages] + list(extra)
+    th = calibrate(shipped, scored)
+    th["fitted_on"] = {"pages": len(scored), "tool": tool,
+                       "source": "WCXB dev pages of sites the model did not train on (benchmarks/adaptation.py --fit-drift)"}
+    out = ROOT / "noiseclf" / "drift_thresholds.json"
+    out.write_text(json.dumps(th, indent=1) + "\n", encoding="utf-8")
+    log(f"wrote {out}: {th}")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ A scrape *looks unfamiliar* when its mean confidence is below
 guesses: :func:`calibrate` takes them from the distribution of these
 statistics over labelled pages the model did not train on (the 5th
 percentile of mean confidence; the 1st and 99th percentiles of the article
-share), and ``unsure_below`` is the confidence under which the model's label
-was wrong at least half the time on those pages. They are read from the
+share), and ``unsure_below`` is the upper edge of the most confident decile of
+line confidence in which the model was right less than half the time on
+those pages (clamped to [0.4, 0.8]). They are read from the
 model's metadata (``drift``) when it has them, else from
 ``noiseclf/drift_thresholds.json`` (written by
 ``benchmarks/adaptation.py --fit-drift`` for the shipped model), else from
@@ -142,11 +143,16 @@ def calibrate(model: Model, scrapes: Sequence, low_pct: float = 1.0, high_pct: f
         all_ok.append(pred == y)
     conf = np.concatenate(all_conf)
     ok = np.concatenate(all_ok)
-    order = np.argsort(conf)
-    # the highest confidence c such that, among lines with confidence below c, at most half are right
-    cum_ok = np.cumsum(ok[order]) / np.arange(1, len(order) + 1)
-    below = np.nonzero(cum_ok <= 0.5)[0]
-    unsure = float(conf[order][below[-1]]) if len(below) else float(np.percentile(conf, 5))
+    # Lines in ten confidence bins (deciles): unsure_below is the upper edge of the most
+    # confident bin where the model was right less than half the time, clamped to
+    # [0.4, 0.8] (a model that is wrong on most lines would otherwise call every line unsure).
+    edges = np.unique(np.percentile(conf, np.linspace(0, 100, 11)))
+    unsure = 0.4
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf >= lo) & (conf <= hi)
+        if inside.any() and ok[inside].mean() < 0.5:
+            unsure = float(hi)
+    unsure = min(max(unsure, 0.4), 0.8)
     return {
         "confidence_floor": round(float(np.percentile(mean_conf, confidence_pct)), 4),
         "article_share_low": round(float(np.percentile(art_share, low_pct)), 4),
