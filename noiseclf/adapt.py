@@ -27,6 +27,7 @@ pages after labelling one or two of them, and accuracy kept on the seeds).
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from .model import Model, library_versions
 from .train import metrics, pages_and_targets, predict_labels
 
 # Chosen with benchmarks/adaptation.py: see the README section "Retraining for a new site".
-DEFAULT_C = 1.0
+DEFAULT_C = 4.0  # the base training's C: a new line counts like a line of the base corpus
 # A class the base model has never seen starts with zero weights and this intercept
 # below the base's lowest one, so it is only predicted where the new labels push it.
 NEW_CLASS_INTERCEPT_OFFSET = 2.0
@@ -59,6 +60,15 @@ class AdaptOptions:
     # knowledge that carries across sites (line shape, position) moves less than the
     # site's own words (its menu items, footer text), which the new labels teach best.
     layout_pull: float = 1.0
+    # The base's second stage (noiseclf/context.py, over neighbours' probabilities), if it
+    # has one: "refit" fine-tunes it the same way on the new pages' fine-tuned first-stage
+    # probabilities; "keep" leaves it; "drop" removes it. Chosen with the benchmark.
+    context: str = "keep"
+    # How much of the base's own training stands behind each weight (an elastic-weight-
+    # consolidation style pull): a column used by many base lines (a common word, a
+    # character n-gram every line has, a layout feature) is held firmly; a rare one (a
+    # site's menu item) is free to move. 0 turns this off (uniform pull).
+    importance: float = 1.0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -135,6 +145,25 @@ def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
     return theta[: K * u].reshape(K, u), theta[K * u:], info
 
 
+def _base_support(featurizer, Xu: sp.csr_matrix, used: np.ndarray, n_text: int) -> np.ndarray:
+    """Per used column: (estimated base lines using it) x (its typical squared value).
+
+    The base's document frequencies are read back from its IDF weights
+    (idf = ln((1 + n) / (1 + df)) + 1, and an unused hash bucket has df = 0, so
+    n = e^(max idf - 1) - 1); layout columns are used by every line.
+    """
+    idf = np.concatenate([np.asarray(featurizer.idf_word_, dtype=np.float64),
+                          np.asarray(featurizer.idf_char_, dtype=np.float64)])
+    n_base = math.exp(float(idf.max()) - 1.0) - 1.0
+    df = np.full(len(used), n_base)
+    text = used < n_text
+    df[text] = np.clip((1.0 + n_base) * np.exp(1.0 - idf[used[text]]) - 1.0, 0.0, n_base)
+    sq = Xu.multiply(Xu).tocsc()
+    nnz = np.maximum(np.diff(sq.indptr), 1)
+    mean_sq = np.asarray(sq.sum(axis=0)).ravel() / nnz
+    return df * mean_sq
+
+
 def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOptions | None = None) -> Model:
     """A copy of ``base`` whose weights are moved to fit ``scrapes`` (see module doc)."""
     from sklearn.linear_model import LogisticRegression
@@ -170,6 +199,8 @@ def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOpti
         sample_weight = np.ones(len(y_idx))
     n_text = 2 ** base.featurizer.word_bits + 2 ** base.featurizer.char_bits
     pull = np.where(used >= n_text, options.layout_pull, 1.0)  # layout columns come after the n-grams
+    if options.importance > 0:
+        pull = pull + options.importance * _base_support(base.featurizer, Xu, used, n_text)
     W_used, b_new, info = _fit_near(Xu, y_idx, sample_weight, W_full[:, used], b_full, options, pull)
     W_full[:, used] = W_used
 
@@ -184,9 +215,34 @@ def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOpti
     clf.n_features_in_ = D
     meta = {k: v for k, v in base.meta.items()
             if k not in ("arrays_sha256", "labels", "classifier", "featurizer", "format", "format_version")}
-    model = Model(base.featurizer, clf, meta, context=base.context)
+    model = Model(base.featurizer, clf, meta)
     model.fit_info = {**info, "columns_updated": int(len(used))}
+    if base.context is not None and options.context == "keep":
+        model.context = base.context
+    elif base.context is not None and options.context == "refit":
+        model.context = _refit_context(base, model, pages, y, classes, options)
+        model.fit_info["context"] = "refit"
     return model
+
+
+def _refit_context(base: Model, tuned: Model, pages, y, classes, options: AdaptOptions):
+    """Fine-tune the second stage towards its base weights on the tuned first stage's output."""
+    from .context import context_features
+    from .model import LinearStage
+
+    ctx = base.context
+    if list(ctx.classes_) != list(classes):
+        return None  # a new class: the base's second stage cannot speak for it
+    proba = tuned.predict_lines(pages)
+    F = sp.csr_matrix(context_features(proba, np.array([len(p) for p in pages])))
+    W0, b0 = np.asarray(ctx.coef_, dtype=np.float64), np.asarray(ctx.intercept_, dtype=np.float64)
+    if W0.shape[0] == 1:  # binary
+        W0, b0 = np.vstack([np.zeros_like(W0[0]), W0[0]]), np.array([0.0, b0[0]])
+    y_idx = np.array([classes.index(lab) for lab in y])
+    W, b, _ = _fit_near(F, y_idx, np.ones(len(y_idx)), W0, b0, options)
+    if len(classes) == 2:
+        W, b = (W[1] - W[0])[None, :], np.array([b[1] - b[0]])
+    return LinearStage(classes, W, b)
 
 
 def _data_summary(scrapes: Sequence[LabelledScrape]) -> dict:

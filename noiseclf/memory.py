@@ -175,12 +175,13 @@ def adjust(proba: np.ndarray, share: np.ndarray, others: int, labels: Sequence[s
 
 
 def fit_weights(logp: np.ndarray, share: np.ndarray, gpages: np.ndarray, y_idx: np.ndarray,
-                labels: Sequence[str], l2: float = 1e-3) -> dict:
+                labels: Sequence[str], l2: float = 1e-3, balanced: bool = False) -> dict:
     """Fit (a_k, b_k) by multinomial log-loss on lines with model log-probabilities ``logp``.
 
-    ``share`` and ``gpages`` (= log(1 + other pages)) per line. Classes are
-    balanced so the rare ones (ads) count as much as menus. ``a_k`` of the
-    first label is fixed at 0 (only differences between labels matter).
+    ``share`` and ``gpages`` (= log(1 + other pages)) per line. Every line
+    counts once (``balanced=True`` weighs classes equally instead; measured,
+    that trades line accuracy for the rare classes). ``a_k`` of the first
+    label is fixed at 0 (only differences between labels matter).
     """
     import scipy.optimize
 
@@ -188,7 +189,7 @@ def fit_weights(logp: np.ndarray, share: np.ndarray, gpages: np.ndarray, y_idx: 
     Y = np.zeros((n, K))
     Y[np.arange(n), y_idx] = 1.0
     counts = np.bincount(y_idx, minlength=K).astype(float)
-    cw = np.where(counts > 0, n / (K * np.maximum(counts, 1)), 0.0)
+    cw = np.where(counts > 0, n / (K * np.maximum(counts, 1)), 0.0) if balanced else np.ones(K)
     sw = cw[y_idx]
     sw = sw / sw.mean()
 
