@@ -11,8 +11,9 @@ numpy operations rather than per-line Python:
 * counts per (line, bucket) come from one sort, then the same sublinear TF,
   IDF and L2 steps as the featuriser, in float32 like it;
 * the per-line shape features (:func:`noiseclf.features.line_shape`) are computed
-  for all lines at once: each of its regular expressions runs once over the
-  joined lines, character classes come from a code-point table;
+  for all lines at once: most of its regular expressions run once over the
+  joined lines (the slow ones only over lines that can match), character
+  classes come from a code-point table;
 * the page-context part is :func:`noiseclf.features.page_layout` itself, given
   the precomputed shapes;
 * the dot product with the coefficients and the softmax are plain numpy, so
@@ -23,9 +24,9 @@ Results equal the reference path's to float32 rounding (checked by
 shape features change (new names in ``SHAPE_NAMES``) without this module
 following, the shapes fall back to the reference ``line_shape``.
 
-An optional cache keyed by the raw line (``cache_size``) keeps the text and
-shape features of lines seen before: menus and footers repeat across the
-pages of a crawl. It is off by default.
+A cache keyed by the raw line (``cache_size``; ``Model.set_cache``, 20,000
+lines by default) keeps the text and shape features of lines seen before:
+menus and footers repeat across the pages of a crawl.
 """
 
 from __future__ import annotations
@@ -411,8 +412,6 @@ def _starts(parts: Sequence[str], sep_len: int) -> np.ndarray:
     return out
 
 
-_ML_CACHE: dict = {}
-
 # Necessary conditions for some of the shape patterns to match a line, used to
 # run a pattern only over the lines that pass. Each applies only while the
 # pattern is exactly the one it was written for (text and flags); a changed
@@ -440,13 +439,6 @@ _PREFILTERS = {
 }
 
 
-def _multiline(pattern: re.Pattern) -> re.Pattern:
-    key = (pattern.pattern, pattern.flags)
-    if key not in _ML_CACHE:
-        _ML_CACHE[key] = re.compile(pattern.pattern, pattern.flags | re.M)
-    return _ML_CACHE[key]
-
-
 _PER_LINE_REGEX_MAX = 8  # lines up to which patterns are applied line by line (measured: beyond a handful, whole-batch scans win)
 
 
@@ -454,8 +446,8 @@ def _batch_regex_features(raws, ss, n_int, starts_nl, digits):
     """The regular-expression shape features, each pattern run once over all lines.
 
     Lines are joined by NUL, which none of the unanchored patterns can match,
-    so no match spans two lines; the anchored ones use MULTILINE over lines
-    joined by "\\n" (see _matches_per_line for matches reaching a separator).
+    so no match spans two lines (see _matches_per_line for matches reaching a
+    separator); the two anchored patterns are called line by line.
     """
     m = len(ss)
     joined0 = "\x00".join(ss)
@@ -479,12 +471,16 @@ def _batch_regex_features(raws, ss, n_int, starts_nl, digits):
             out[cand] = _matches_per_line(pat, "\x00".join(sub), st, st + n_int[cand])
         return out
 
-    terminal = _matches_per_line(_multiline(F._TERMINAL), "\n".join(ss), starts_nl, ends0)
-    starts_raw = _starts(raws, 2)
-    ends_raw = starts_raw + np.array([len(r) for r in raws], dtype=np.int64)
-    bullet = _matches_per_line(_multiline(F._BULLET), "\x00\n".join(raws), starts_raw, ends_raw)
+    # The two anchored patterns: a call per line costs less than a MULTILINE scan.
+    terminal = np.array([F._TERMINAL.search(x) is not None for x in ss], dtype=np.float64)
+    bullet = np.array([F._BULLET.match(r) is not None for r in raws], dtype=np.float64)
     return (terminal, bullet, count(F._MONTH), count(F._TIME), count(F._LEGAL), count(F._LINKISH),
             count(F._SEPARATORS), count(F._SENTENCE))
+
+
+def _indent(raw: str) -> int:
+    expanded = raw.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip())
 
 
 def line_shapes(raws: Sequence[str]) -> np.ndarray:
@@ -497,7 +493,7 @@ def line_shapes(raws: Sequence[str]) -> np.ndarray:
     ss = [r.strip() for r in raws]
     n_int = np.fromiter(map(len, ss), dtype=np.int64, count=m)
     n = n_int.astype(np.float64)
-    indent = np.array([len(e) - len(e.lstrip()) for e in (r.expandtabs(4) for r in raws)], dtype=np.float64)
+    indent = np.array([_indent(r) if r[:1].isspace() else 0 for r in raws], dtype=np.float64)
     commas = np.array([s.count(",") for s in ss], dtype=np.float64)
     colon = np.array([s.endswith(":") for s in ss], dtype=np.float64)
     ellipsis = np.array([s.endswith(("...", "\u2026")) for s in ss], dtype=np.float64)
