@@ -721,19 +721,24 @@ class FastPredictor:
             done = [r for r in uniq if r in cache] if len(todo) < len(uniq) else []
         norm_t = normalize_lines(todo)
         shape_t, text_t = line_shapes(todo), self.text_scores(norm_t)
+        ns = shape_t.shape[1]
         if done:
             entries = [cache[r] for r in done]
             for r in done:
                 cache.move_to_end(r)
+            rows = np.frombuffer(b"".join(e[1] for e in entries), dtype=np.float64).reshape(len(done), -1)
             norm_u = norm_t + [e[0] for e in entries]
-            shape_u = np.vstack([shape_t, np.array([e[1] for e in entries]).reshape(len(done), shape_t.shape[1])])
-            text_u = np.vstack([text_t, np.array([e[2] for e in entries]).reshape(len(done), text_t.shape[1])])
+            shape_u = np.vstack([shape_t, rows[:, :ns]])
+            text_u = np.vstack([text_t, rows[:, ns:]])
             order = todo + done
         else:
             norm_u, shape_u, text_u, order = norm_t, shape_t, text_t, todo
         if cache is not None and todo:
-            for r, nm, sh, tx in zip(todo, norm_t, shape_t.tolist(), text_t.tolist()):
-                cache[r] = (nm, sh, tx)  # plain floats: no views pinning this call's arrays
+            # One bytes object per line (shape row then text scores): compact,
+            # and no views pinning this call's arrays.
+            packed = np.ascontiguousarray(np.hstack([shape_t, text_t]), dtype=np.float64)
+            for r, nm, row in zip(todo, norm_t, packed):
+                cache[r] = (nm, row.tobytes())
             while len(cache) > self.cache_size:
                 cache.popitem(last=False)
         if len(order) == len(raws) and order == raws:
