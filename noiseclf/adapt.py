@@ -227,14 +227,14 @@ def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOpti
 
 def _refit_context(base: Model, tuned: Model, pages, y, classes, options: AdaptOptions):
     """Fine-tune the second stage towards its base weights on the tuned first stage's output."""
-    from .context import context_features
+    from .context import page_context_features
     from .model import LinearStage
 
     ctx = base.context
     if list(ctx.classes_) != list(classes):
         return None  # a new class: the base's second stage cannot speak for it
     proba = tuned.predict_lines(pages)
-    F = sp.csr_matrix(context_features(proba, np.array([len(p) for p in pages])))
+    F = sp.csr_matrix(page_context_features(proba, pages, list(classes)))
     W0, b0 = np.asarray(ctx.coef_, dtype=np.float64), np.asarray(ctx.intercept_, dtype=np.float64)
     if W0.shape[0] == 1:  # binary
         W0, b0 = np.vstack([np.zeros_like(W0[0]), W0[0]]), np.array([0.0, b0[0]])

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import numpy as np
 
 from .errors import ModelError, OutputError
-from .context import context_dim, context_features
+from .context import context_dim, page_context_features
 from .features import LAYOUT_DIM, Page
 from .labels import LABELS
 from .text import decode_scrape, is_blank, split_lines
@@ -200,8 +200,7 @@ class Model:
         proba = self.predict_lines_reference(pages) if reference else self.predict_lines(pages)
         if self.context is None or len(proba) == 0:
             return proba
-        lengths = np.array([len(p) for p in pages], dtype=np.int64)
-        return self.context.predict_proba(context_features(proba, lengths))
+        return self.context.predict_proba(page_context_features(proba, pages, self.labels))
 
     def classify(self, lines: Sequence[str]) -> list[Verdict]:
         """Label every line of one page (give all its lines, in order)."""

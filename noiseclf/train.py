@@ -15,7 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .errors import LabelsError
-from .context import context_features
+from .context import page_context_features
 from .features import LineFeaturizer, Page
 from .labels import LABELS, LabelledScrape, labels_hash
 from .model import Model, library_versions
@@ -143,11 +143,10 @@ def fit(
             at += m
         if progress:
             progress(f"second stage: out-of-fold probabilities {n}/{len(folds)}")
-    lengths = np.array([len(p) for p in pages], dtype=np.int64)
     ctx = LogisticRegression(C=options.context_C, class_weight=options.class_weight,
                              max_iter=options.max_iter, random_state=options.random_state)
     with threadpool_limits(1):
-        ctx.fit(context_features(oof, lengths), y, sample_weight=row_weight)
+        ctx.fit(page_context_features(oof, pages, list(clf.classes_)), y, sample_weight=row_weight)
     model.context = ctx
     return model
 
