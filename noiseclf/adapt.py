@@ -8,20 +8,23 @@ is (hashing, IDF weights, layout scaling) and move its logistic-regression
 weights only as far as the new labels demand::
 
     minimise   C * sum_i s_i * CE(softmax(W x_i + b), y_i)
-             + 1/2 * ||W - W_base||^2 + 1/2 * ||b - b_base||^2
+             + 1/2 * sum_j pull_j * ||W_j - W_base,j||^2 + 1/2 * ||b - b_base||^2
 
 ``CE`` is the multinomial cross-entropy and ``s_i`` a class weight (classes
 balanced on the new lines, as in the base training). The penalty pulls every
 weight towards the base model's value instead of towards zero, so a column the
 new lines never touch keeps its base weight exactly, and the columns they do
-touch move as little as fits them. Only the columns the new lines touch (their
-hashed word and character n-grams and the layout features) and the intercepts
-are optimised, with scipy's L-BFGS: a few thousand to a few tens of thousands
-of parameters per class, which takes a second or two.
+touch move as little as fits them. ``pull_j = 1 + importance * df_j * E[x_j^2]``
+holds a weight as firmly as the base data behind it (``df_j``: base lines that
+used column j, read back from the IDF weights; see :func:`_base_support`): a
+character n-gram or layout feature every line has barely moves, a site's own
+menu words are free to. Only the columns the new lines touch and the
+intercepts are optimised, with scipy's L-BFGS: a few thousand to a few tens of
+thousands of parameters per class, a second or a few. The base's second stage
+(neighbours' probabilities) is kept unchanged by default.
 
-``C`` trades fitting the new site against keeping the base model; the default
-was chosen with ``benchmarks/adaptation.py`` (accuracy on a site's unlabelled
-pages after labelling one or two of them, and accuracy kept on the seeds).
+The defaults (C = 4 as in base training, importance 1, second stage kept) were
+chosen with ``benchmarks/adaptation.py``; the README gives the comparison.
 """
 
 from __future__ import annotations
