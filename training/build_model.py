@@ -97,6 +97,11 @@ def main(argv=None) -> int:
     print(f"held-out domains: macro-F1 {held['macro_f1']:.3f}, accuracy {held['accuracy']:.3f}; "
           f"by tool {by_tool}; seeds article recall {seed_metrics['article_recall']}", file=sys.stderr)
 
+    from noiseclf.drift import calibrate
+
+    # Drift thresholds from pages of domains the model never saw (the held-out split;
+    # they only decide when `noiseclf clean` warns, not any figure in the report).
+    model.meta["drift"] = calibrate(model, test_scrapes)
     all_scrapes = list(train_scrapes) + list(seeds)
     model.meta.update({
         "versions": library_versions(),
