@@ -145,6 +145,8 @@ def _random_model(tmp_path: Path, labels: list[str], seed: int) -> Path:
     rng = np.random.default_rng(seed)
     base = load_model()
     meta = dict(base.meta)
+    meta.pop("selfcheck", None)  # the base's self-check speaks for its own arrays, not these
+    meta.pop("context", None)  # first stage only: the random arrays have no second stage
     meta["labels"] = labels
     nw, nc = 2**12, 2**12
     meta["featurizer"] = dict(meta["featurizer"], word_bits=12, char_bits=12, word_weight=0.7, char_weight=1.3,
