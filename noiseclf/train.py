@@ -239,6 +239,17 @@ def cross_validate(
     return CrossValidation(metrics(all_true, all_pred), fold_reports)
 
 
+def training_data_summary(scrapes: Sequence[LabelledScrape], sources: list[str] | None = None) -> dict:
+    """What a model's metadata says of its training data (hash, sizes, label counts, sources)."""
+    return {
+        "sha256": labels_hash(scrapes),
+        "scrapes": len(scrapes),
+        "lines": int(sum(len(s.labelled_lines()) for s in scrapes)),
+        "label_counts": dict(Counter(lab for s in scrapes for lab in s.labels if lab)),
+        "sources": sources if sources is not None else sorted(s.name for s in scrapes)[:50],
+    }
+
+
 def train(
     scrapes: Sequence[LabelledScrape],
     options: TrainOptions | None = None,
@@ -254,13 +265,7 @@ def train(
     model.meta.update(
         {
             "versions": library_versions(),
-            "training_data": {
-                "sha256": labels_hash(scrapes),
-                "scrapes": len(scrapes),
-                "lines": int(sum(len(s.labelled_lines()) for s in scrapes)),
-                "label_counts": dict(Counter(lab for s in scrapes for lab in s.labels if lab)),
-                "sources": sorted(s.name for s in scrapes)[:50],
-            },
+            "training_data": training_data_summary(scrapes),
             "metrics": {"cross_validation": cv.metrics if cv else None,
                         "folds": cv.folds if cv else None},
             "training_seconds": round(time.perf_counter() - started, 2),

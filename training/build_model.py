@@ -14,14 +14,13 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from noiseclf.labels import load_labels
 from noiseclf.model import save_model
-from noiseclf.train import TrainOptions, evaluate, fit, labels_hash, library_versions
+from noiseclf.train import TrainOptions, evaluate, fit, library_versions, training_data_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ("html-text", "inscriptis", "html2text", "bs4")
@@ -107,17 +106,11 @@ def main(argv=None) -> int:
     all_scrapes = list(train_scrapes) + list(seeds)
     model.meta.update({
         "versions": library_versions(),
-        "training_data": {
-            "sha256": labels_hash(all_scrapes),
-            "scrapes": len(all_scrapes),
-            "lines": int(sum(len(s.labelled_lines()) for s in all_scrapes)),
-            "label_counts": dict(Counter(l for s in all_scrapes for l in s.labels if l)),
-            "sources": [
-                f"WCXB dev split (CC-BY-4.0), train domains: {len({r['domain'] for r in train_rows})} domains, "
-                f"{len({r['file_id'] for r in train_rows})} pages x tools {', '.join(tools)}",
-                f"noiseclf seeds: {len(seeds)} hand-labelled scrapes, weight {args.seed_weight}",
-            ],
-        },
+        "training_data": training_data_summary(all_scrapes, sources=[
+            f"WCXB dev split (CC-BY-4.0), train domains: {len({r['domain'] for r in train_rows})} domains, "
+            f"{len({r['file_id'] for r in train_rows})} pages x tools {', '.join(tools)}",
+            f"noiseclf seeds: {len(seeds)} hand-labelled scrapes, weight {args.seed_weight}",
+        ]),
         "metrics": {
             "heldout_domains": held,
             "heldout_macro_f1_by_tool": by_tool,
