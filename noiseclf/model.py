@@ -34,7 +34,7 @@ from .errors import ModelError, OutputError
 from .context import context_dim, page_context_features
 from .features import LAYOUT_DIM, Page
 from .labels import LABELS
-from .text import decode_scrape, is_blank, split_lines
+from .text import decode_scrape, split_lines
 
 if TYPE_CHECKING:
     from .features import LineFeaturizer
@@ -684,7 +684,3 @@ def load_model(path: str | Path | None = None) -> Model:
     if check_lines is not None:
         compat.verify_selfcheck(path, meta, model.predict_pages([Page(check_lines)]))
     return model
-
-
-def nonblank_count(text: str) -> int:
-    return sum(1 for line in split_lines(text) if not is_blank(line))

@@ -101,10 +101,6 @@ def check_output_file(path: Path | None) -> None:
         raise OutputError(f"{path}: folder {parent} is not writable; pick another place")
 
 
-def model_option_help() -> str:
-    return "Model file to use (default: the model shipped with noiseclf)."
-
-
 def load(model_path: Path | None):
     from ..model import load_model
 
