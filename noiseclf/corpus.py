@@ -261,7 +261,7 @@ class _AtomicOutput:
             raise OutputError(f"{path}: is a folder; give a file name such as {path}/cleaned.jsonl")
         if not parent.is_dir():
             raise OutputError(f"{path}: folder {parent} does not exist; create it first")
-        from .model import new_temp_file  # .NAME.PID.RANDOM.tmp; a killed run's is removed next time
+        from .atomic import new_temp_file  # .NAME.PID.RANDOM.tmp; a killed run's is removed next time
 
         self.path, self.tmp = path, new_temp_file(path)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -175,8 +174,3 @@ def check_files(model: Model, items: Sequence[tuple[str, str, str]], verdicts: S
     if verdicts is None:
         verdicts = model.classify_many([t for _, _, t in items])
     return [judge(page_stats(name, v, th["unsure_below"], site), th) for (name, site, _), v in zip(items, verdicts)]
-
-
-def site_of(path: str | Path) -> str:
-    parent = Path(path).resolve().parent
-    return parent.name or str(parent)

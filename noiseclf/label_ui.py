@@ -44,7 +44,8 @@ import numpy as np
 from .errors import LabelsError, OutputError
 from .features import Page
 from .labels import LABELS, dump_labels
-from .model import Model, atomic_write_bytes
+from .atomic import atomic_write_bytes
+from .model import Model
 from .text import is_blank, normalize_line, read_scrape, split_lines
 
 PROGRESS_FORMAT = "noiseclf-label-progress"

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections import defaultdict
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -38,7 +37,8 @@ import numpy as np
 
 from .errors import InputError
 from .features import Page
-from .model import Model, Verdict, atomic_write_bytes
+from .atomic import atomic_write_bytes
+from .model import Model, Verdict
 from .text import normalize_line
 
 MEMORY_FORMAT = "noiseclf-site-memory"
@@ -213,12 +213,6 @@ def fit_weights(logp: np.ndarray, share: np.ndarray, gpages: np.ndarray, y_idx: 
 
 
 # -- classifying with the memory ---------------------------------------------
-
-def site_of(path: str | Path) -> str:
-    """The default site of a scrape: the name of the folder it sits in."""
-    parent = Path(path).resolve().parent
-    return parent.name or str(parent)
-
 
 class SiteContext:
     """Recurrence across the scrapes of one run (plus a memory file), for ``noiseclf clean``."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from noiseclf import OutputError
-from noiseclf.model import atomic_write_bytes
+from noiseclf.atomic import atomic_write_bytes
 from trust_support import CLI, LABELS_DIR, SEEDS, run_cli
 
 PREVIOUS = b"the previous file, which must survive\n" * 50
@@ -203,7 +203,7 @@ def test_every_writer_uses_atomic_write():
 
     import noiseclf
 
-    allowed = {("model.py", 'with open(tmp, "r+b") as fh:'),
+    allowed = {("atomic.py", 'with open(tmp, "r+b") as fh:'),
                ("corpus.py", 'self.fh = open(path, "w", encoding="utf-8", newline="\\n") if fmt == "jsonl" else None')}
     root = Path(noiseclf.__file__).parent
     pattern = re.compile(r"""open\([^)]*['"](?:[wax]|r\+)b?['"]|\.write_text\(|\.write_bytes\(|np\.save\(|savez\(""")

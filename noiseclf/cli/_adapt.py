@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from ..adapt import AdaptOptions, DEFAULT_C, adapt
-from ..model import atomic_write_bytes, default_model_path, save_model
+from ..atomic import atomic_write_bytes
+from ..model import default_model_path, save_model
 from ._common import load, say
 from ._report import format_metrics
 

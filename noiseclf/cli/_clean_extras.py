@@ -28,7 +28,8 @@ class CleanExtras:
     def __init__(self, model: Model, paths: Sequence[Path] | None, memory_path: Path | None = None,
                  site: str | None = None):
         from ..drift import thresholds_for
-        from ..memory import SiteContext, SiteMemory, site_of
+        from ..memory import SiteContext, SiteMemory
+        from ..sites import site_of_folder as site_of
 
         self.model = model
         self.memory_path = memory_path

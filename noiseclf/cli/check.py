@@ -34,7 +34,8 @@ def check_cli(
     Example:
       noiseclf check new-site/*.txt --top 3     # then: noiseclf label <first file>
     """
-    from ..drift import check_files, rank, site_of, thresholds_for
+    from ..drift import check_files, rank, thresholds_for
+    from ..sites import site_of_folder as site_of
 
     clf = load(model)
     th = thresholds_for(clf)

@@ -11,7 +11,8 @@ import typer
 
 from ..errors import InputError, OutputError
 from ..labels import LABELS
-from ..model import Verdict, atomic_write_bytes, render_kept
+from ..atomic import atomic_write_bytes
+from ..model import Verdict, render_kept
 from ..text import read_scrape, read_stdin
 from . import app
 from ._clean_extras import CleanExtras

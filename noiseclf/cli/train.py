@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from ..labels import load_labels
-from ..model import atomic_write_bytes, save_model
+from ..atomic import atomic_write_bytes
+from ..model import save_model
 from ..train import TrainOptions, train
 from . import app
 from ._common import check_output_file, handles_errors, say
