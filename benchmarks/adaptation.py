@@ -203,7 +203,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     if holdout:
         from noiseclf.labels import labels_hash
-        from noiseclf.model import load_model, save_model
+        from noiseclf.modelfile import load_model, save_model
 
         key = labels_hash(base_scrapes + seeds).split(":")[1][:16]
         cached = args.cache / f"base-{key}.noiseclf"
@@ -214,7 +214,7 @@ def main(argv=None) -> int:
             save_model(base, cached)
         base_name = f"trained here on {len(base_scrapes)} single-site pages + seeds ({cached.name})"
     else:
-        from noiseclf.model import default_model_path, load_model
+        from noiseclf.modelfile import default_model_path, load_model
 
         base_path = default_model_path() if args.base == "shipped" else Path(args.base)
         base = load_model(base_path)
@@ -414,7 +414,7 @@ def main(argv=None) -> int:
 def fit_drift(site_pages: dict, extra: list, tool: str) -> None:
     """Drift thresholds of the shipped model, from pages of sites it did not train on."""
     from noiseclf.drift import calibrate
-    from noiseclf.model import load_model
+    from noiseclf.modelfile import load_model
 
     shipped = load_model()
     scored = [s for pages in site_pages.values() for s in pages] + list(extra)

@@ -104,7 +104,7 @@ def initial_corpus(name: str) -> list[bytes]:
         return [data, data.replace(b"\n", b"\r\n"), data[: len(data) // 2]]
     # model-file: a small valid model, so that mutations reach the checks behind the zip layer
     from noiseclf.labels import load_labels
-    from noiseclf.model import save_model
+    from noiseclf.modelfile import save_model
     from noiseclf.train import TrainOptions, fit
 
     with tempfile.TemporaryDirectory() as d:

@@ -23,8 +23,8 @@ intercepts are optimised, with scipy's L-BFGS: a few thousand to a few tens of
 thousands of parameters per class, a second or a few. The base's second stage
 (neighbours' probabilities) is kept unchanged by default.
 
-The defaults (C = 4 as in base training, importance 1, second stage kept) were
-chosen with ``benchmarks/adaptation.py``; the README gives the comparison.
+The defaults (C = 4, importance 1, second stage kept) were chosen with
+``benchmarks/adaptation.py``; ``training/README.md`` gives the comparison.
 """
 
 from __future__ import annotations
@@ -43,11 +43,13 @@ import scipy.sparse as sp
 
 from .errors import LabelsError
 from .labels import LabelledScrape, labels_hash
-from .model import Model, library_versions
+from .model import LinearStage, Model, softmax
+from .modelfile import library_versions
 from .train import metrics, pages_and_targets, predict_labels
 
-# Chosen with benchmarks/adaptation.py: see the README section "Retraining for a new site".
-DEFAULT_C = 4.0  # the base training's C: a new line counts like a line of the base corpus
+# Chosen with benchmarks/adaptation.py (training/README.md). Not the base training's C
+# (0.5, noiseclf.settings): a user's few new lines must count for more than a corpus line.
+DEFAULT_C = 4.0
 # A class the base model has never seen starts with zero weights and this intercept
 # below the base's lowest one, so it is only predicted where the new labels push it.
 NEW_CLASS_INTERCEPT_OFFSET = 2.0
@@ -95,13 +97,6 @@ def _multiclass_weights(model: Model) -> tuple[np.ndarray, np.ndarray]:
     return coef, intercept
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
-
-
 def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
               W0: np.ndarray, b0: np.ndarray, options: AdaptOptions,
               pull: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -126,7 +121,7 @@ def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
         zmax = Z.max(axis=1, keepdims=True)
         logsum = zmax[:, 0] + np.log(np.exp(Z - zmax).sum(axis=1))
         ce = logsum - (Z * Y).sum(axis=1)
-        P = _softmax(Z)
+        P = softmax(Z)
         R = C * sw * (P - Y)  # n x K
         dW = np.asarray((Xt @ R).T) + (W - W0) * pull
         db = R.sum(axis=0) + (b - b0) * pull_b
@@ -155,8 +150,8 @@ def _base_support(featurizer, Xu: sp.csr_matrix, used: np.ndarray, n_text: int) 
     (idf = ln((1 + n) / (1 + df)) + 1, and an unused hash bucket has df = 0, so
     n = e^(max idf - 1) - 1); layout columns are used by every line.
     """
-    idf = np.concatenate([np.asarray(featurizer.idf_word_, dtype=np.float64),
-                          np.asarray(featurizer.idf_char_, dtype=np.float64)])
+    idf = np.concatenate([np.asarray(featurizer.idf_word, dtype=np.float64),
+                          np.asarray(featurizer.idf_char, dtype=np.float64)])
     n_base = math.exp(float(idf.max()) - 1.0) - 1.0
     df = np.full(len(used), n_base)
     text = used < n_text
@@ -169,8 +164,6 @@ def _base_support(featurizer, Xu: sp.csr_matrix, used: np.ndarray, n_text: int) 
 
 def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOptions | None = None) -> Model:
     """A copy of ``base`` whose weights are moved to fit ``scrapes`` (see module doc)."""
-    from sklearn.linear_model import LogisticRegression
-
     options = options or AdaptOptions()
     if not scrapes:
         raise LabelsError("no labelled scrapes to learn from; label a page first (noiseclf label PAGE)")
@@ -200,22 +193,17 @@ def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOpti
         sample_weight = per_class[y_idx]
     else:
         sample_weight = np.ones(len(y_idx))
-    n_text = 2 ** base.featurizer.word_bits + 2 ** base.featurizer.char_bits
+    n_text = base.featurizer.n_word + base.featurizer.n_char
     pull = np.where(used >= n_text, options.layout_pull, 1.0)  # layout columns come after the n-grams
     if options.importance > 0:
         pull = pull + options.importance * _base_support(base.featurizer, Xu, used, n_text)
     W_used, b_new, info = _fit_near(Xu, y_idx, sample_weight, W_full[:, used], b_full, options, pull)
     W_full[:, used] = W_used
 
-    clf = LogisticRegression()
-    clf.classes_ = np.array(classes)
-    if K == 2:
-        clf.coef_ = (W_full[1] - W_full[0])[None, :]
-        clf.intercept_ = np.array([b_new[1] - b_new[0]])
+    if K == 2:  # a binary logistic regression has one row: p(class 1) = sigmoid(w x + b)
+        clf = LinearStage(classes, (W_full[1] - W_full[0])[None, :], np.array([b_new[1] - b_new[0]]))
     else:
-        clf.coef_ = W_full
-        clf.intercept_ = b_new
-    clf.n_features_in_ = D
+        clf = LinearStage(classes, W_full, b_new)
     meta = {k: v for k, v in base.meta.items()
             if k not in ("arrays_sha256", "labels", "classifier", "featurizer", "format", "format_version")}
     model = Model(base.featurizer, clf, meta)
@@ -231,7 +219,6 @@ def fine_tune(base: Model, scrapes: Sequence[LabelledScrape], options: AdaptOpti
 def _refit_context(base: Model, tuned: Model, pages, y, classes, options: AdaptOptions):
     """Fine-tune the second stage towards its base weights on the tuned first stage's output."""
     from .context import page_context_features
-    from .model import LinearStage
 
     ctx = base.context
     if list(ctx.classes_) != list(classes):

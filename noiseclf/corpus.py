@@ -83,38 +83,39 @@ def _input_files(path: Path) -> list[Path]:
 
 # -- cleaning a batch of texts (runs in the main process or in workers) --------
 
-def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str]) -> tuple[list, list[int], list[int]]:
+def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str],
+                urls: Sequence[str | None] | None = None) -> tuple[list, list[int], list[int]]:
     """Cleaned texts and the numbers of kept and dropped non-blank lines of each.
 
-    ``None`` stays ``None`` (0 kept, 0 dropped).
+    ``None`` stays ``None`` (0 kept, 0 dropped). ``urls`` give each record's
+    site (its host), so that pages of one site in a batch share site memory.
     """
-    idx = [i for i, t in enumerate(texts) if t is not None]
-    out: list = [None] * len(texts)
-    kept = [0] * len(texts)
-    dropped = [0] * len(texts)
-    if idx:
-        cleaned, k, d = model.clean_counted([texts[i] for i in idx], keep)
-        for j, i in enumerate(idx):
-            out[i], kept[i], dropped[i] = cleaned[j], k[j], d[j]
-    return out, kept, dropped
+    from .clean import Cleaner, Scrape
+
+    urls = urls if urls is not None else [None] * len(texts)
+    results = Cleaner(model, keep, drift=False).clean_batch(
+        [Scrape(t, url=u if isinstance(u, str) else None) for t, u in zip(texts, urls)])
+    return [r.text for r in results], [r.kept for r in results], [r.dropped for r in results]
 
 
 _WORKER: dict = {}
 
 
 def _worker_init(model_path: str | None, cache_lines: int) -> None:
-    from .model import load_model
+    from .modelfile import load_model
 
     _WORKER["model"] = load_model(model_path).set_cache(cache_lines)
 
 
-def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, keep, source: str):
+def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, keep, source: str,
+                 url_field: str = "url"):
     """Clean a batch of raw JSON Lines; returns output lines (or an error message)."""
-    records, texts = [], []
+    records, texts, urls = [], [], []
     for n, line in enumerate(lines, first_line):
         if not line.strip():
             records.append(None)
             texts.append(None)
+            urls.append(None)
             continue
         try:
             rec = json.loads(line)
@@ -131,7 +132,8 @@ def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, ke
             return f"{source}:{n}: field {field!r} holds {type(text).__name__}, not text; pass a text field with --text-field"
         records.append(rec)
         texts.append(text)
-    cleaned, kept, dropped = clean_texts(model, texts, keep)
+        urls.append(rec.get(url_field))
+    cleaned, kept, dropped = clean_texts(model, texts, keep, urls)
     out = []
     for rec, c, k, d in zip(records, cleaned, kept, dropped):
         if rec is None:
@@ -143,16 +145,16 @@ def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, ke
     return out, sum(kept), sum(dropped)
 
 
-def _texts_batch(model: Model, texts: list, keep):
-    return clean_texts(model, texts, keep)
+def _texts_batch(model: Model, texts: list, keep, urls=None):
+    return clean_texts(model, texts, keep, urls)
 
 
-def _run_jsonl_in_worker(lines, first_line, field, keep, source):
-    return _jsonl_batch(_WORKER["model"], lines, first_line, field, keep, source)
+def _run_jsonl_in_worker(lines, first_line, field, keep, source, url_field):
+    return _jsonl_batch(_WORKER["model"], lines, first_line, field, keep, source, url_field)
 
 
-def _run_texts_in_worker(texts, keep):
-    return _texts_batch(_WORKER["model"], texts, keep)
+def _run_texts_in_worker(texts, keep, urls):
+    return _texts_batch(_WORKER["model"], texts, keep, urls)
 
 
 class _Runner:
@@ -297,6 +299,7 @@ def clean_corpus(
     batch_size: int = BATCH_SIZE,
     progress: bool | None = None,
     model_path: str | Path | None = None,
+    url_field: str = "url",
 ) -> CorpusStats:
     """Clean the ``text_field`` of every record of ``source`` into ``output``.
 
@@ -304,6 +307,8 @@ def clean_corpus(
     of them. The output format follows ``output``'s name. ``model_path`` is the
     model file workers load when ``num_proc > 1`` (default: the shipped model).
     ``progress``: a progress bar on stderr (default: only when it is a terminal).
+    ``url_field``: where a record's URL is, when it has one: its host is the
+    record's site for site memory.
     """
     source, output = Path(source), Path(output)
     files = _input_files(source)
@@ -330,9 +335,9 @@ def clean_corpus(
         runner = _Runner(model, num_proc, model_path)
         writer = _Writer(out.tmp, out_fmt)
         if in_fmt == "jsonl":
-            _run_jsonl(files, runner, writer, text_field, keep, batch_size, stats, bar)
+            _run_jsonl(files, runner, writer, text_field, keep, batch_size, stats, bar, url_field)
         else:
-            _run_parquet(files, runner, writer, text_field, keep, batch_size, stats, bar)
+            _run_parquet(files, runner, writer, text_field, keep, batch_size, stats, bar, url_field)
         writer.close()
         ok = True
     finally:
@@ -347,7 +352,7 @@ def clean_corpus(
     return stats
 
 
-def _run_jsonl(files, runner, writer, field, keep, batch_size, stats, bar) -> None:
+def _run_jsonl(files, runner, writer, field, keep, batch_size, stats, bar, url_field) -> None:
     def handle(result):
         if isinstance(result, str):
             raise InputError(result)
@@ -360,18 +365,18 @@ def _run_jsonl(files, runner, writer, field, keep, batch_size, stats, bar) -> No
             bar.update(len(lines))
 
     for path, first, lines in _jsonl_lines(files, batch_size):
-        args = (lines, first, field, keep, str(path))
+        args = (lines, first, field, keep, str(path), url_field)
         for result in runner.submit(_jsonl_batch_local, _run_jsonl_in_worker, args):
             handle(result)
     for result in runner.drain():
         handle(result)
 
 
-def _jsonl_batch_local(model, lines, first, field, keep, source):
-    return _jsonl_batch(model, lines, first, field, keep, source)
+def _jsonl_batch_local(model, lines, first, field, keep, source, url_field):
+    return _jsonl_batch(model, lines, first, field, keep, source, url_field)
 
 
-def _run_parquet(files, runner, writer, field, keep, batch_size, stats, bar) -> None:
+def _run_parquet(files, runner, writer, field, keep, batch_size, stats, bar, url_field) -> None:
     tables: deque = deque()
 
     def handle(result):
@@ -387,7 +392,8 @@ def _run_parquet(files, runner, writer, field, keep, batch_size, stats, bar) -> 
     for _path, table in _parquet_tables(files, batch_size, field):
         tables.append(table)
         texts = table.column(field).to_pylist()
-        for result in runner.submit(_texts_batch, _run_texts_in_worker, (texts, keep)):
+        urls = table.column(url_field).to_pylist() if url_field in table.column_names else None
+        for result in runner.submit(_texts_batch, _run_texts_in_worker, (texts, keep, urls)):
             handle(result)
     for result in runner.drain():
         handle(result)

@@ -36,3 +36,9 @@ class OutputError(NoiseclfError):
     """An output file or folder cannot be written."""
 
     exit_code = 1
+
+
+class UsageError(NoiseclfError, ValueError):
+    """An argument the caller passed is not one noiseclf takes (e.g. an unknown label to keep)."""
+
+    exit_code = 2

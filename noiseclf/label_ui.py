@@ -1,257 +1,54 @@
-"""Label a scrape in the terminal, starting from the model's suggestions.
+"""The labeller's terminal UI: a Textual app on top of a :class:`~noiseclf.label_session.LabelSession`.
 
-Two layers:
+Everything that is not drawing or keys — the labels, undo, saving, resuming,
+the order of questions — is in :mod:`noiseclf.label_session`; the files are
+read and written by :mod:`noiseclf.labels`. Textual is imported only when an
+app is made, so importing this module is cheap.
 
-* :class:`LabelSession` — the labelling state of one scrape and how it is
-  stored. No terminal code; the tests and ``noiseclf label --suggest`` use it
-  directly.
-* :class:`LabelApp` — the Textual terminal UI on top of a session.
-
-Storage (in the labels folder, default ``labels/``)
----------------------------------------------------
-``NAME.jsonl``
-    The labels format: one ``{"line", "text", "label"}`` record for *every*
-    non-blank line of ``NAME.txt``, always, so the file is valid for
-    ``load_labels`` / ``noiseclf train`` at any moment. A line nobody has
-    confirmed yet carries the model's suggestion.
-``NAME.progress.json``
-    Which lines a person has confirmed (accepted or changed), the scrape's
-    SHA-256 and the model that made the suggestions. It is what makes a
-    half-labelled file resumable, and what tells a person's labels from the
-    model's. A ``NAME.jsonl`` without a progress file (written by hand, or by
-    ``--suggest`` and edited) counts as fully confirmed.
-``NAME.txt``
-    A copy of the scrape, written only when ``load_labels`` would not find the
-    scrape otherwise (beside the labels, or in ``seeds/`` / ``scrapes/`` next
-    to the labels folder).
-
-Every change is saved at once: the labels file first, then the progress file,
-each written atomically (temporary file, fsync, rename), so Ctrl-C, a crash or
-a power cut loses at most the keystroke in flight, and never leaves a
-half-written file.
+Colours are :data:`noiseclf.labels.LABEL_COLOURS`, drawn as the terminal's own
+ANSI colours (Textual would otherwise turn them into RGB of its own theme,
+where red and magenta are one colour and blue is purple).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
-import numpy as np
+from .label_session import LabelSession, suggest_records, train_command
+from .labels import LABEL_COLOURS, unconfirmed_counts
 
-from .errors import LabelsError, OutputError
-from .features import Page
-from .labels import LABELS, dump_labels
-from .atomic import atomic_write_bytes
-from .model import Model
-from .text import is_blank, normalize_line, read_scrape, split_lines
+# LabelSession, suggest_records and unconfirmed_counts lived here before the session and the
+# progress files had modules of their own; they stay importable from here.
+__all__ = ["KEYS", "KEY_BAR", "LabelApp", "LabelSession", "key_bar_lines", "suggest_records",
+           "unconfirmed_counts"]
 
-PROGRESS_FORMAT = "noiseclf-label-progress"
-PROGRESS_VERSION = 1
 KEYS = {"a": "article", "n": "nav", "r": "related-story", "d": "ad", "f": "footer"}
-COLOURS = {"article": "green", "nav": "blue", "related-story": "magenta", "ad": "red", "footer": "yellow"}
+SHORT = {"article": "article", "nav": "nav", "related-story": "related", "ad": "ad", "footer": "footer"}
+
+# The key bar: two rows that fit 80 columns; a narrower terminal wraps each row.
+KEY_BAR: list[list[tuple[str, str]]] = [
+    [(key, SHORT[label]) for key, label in KEYS.items()] + [("space/enter", "accept"), ("u", "undo")],
+    [("A/N/R/D/F/=", "all identical"), ("v", "mark"), ("tab", "unsure"), ("o", "order"),
+     ("j/k", "move"), ("q/^c", "quit")],
+]
 
 
-def suggestions(model: Model, lines: Sequence[str]) -> tuple[list[int], list[str], np.ndarray]:
-    """(0-based indices of non-blank lines, suggested label, top probability) for one page."""
-    page = Page(list(lines))
-    proba = model.predict_pages([page])
-    if len(proba) == 0:
-        return [], [], np.zeros(0)
-    best = proba.argmax(axis=1)
-    return list(page.content), [model.labels[b] for b in best], proba[np.arange(len(best)), best]
-
-
-def suggest_records(model: Model, path: str | Path) -> str:
-    """The model's labels for every non-blank line of a scrape, in the labels format."""
-    lines = split_lines(read_scrape(path).text)
-    idx, labs, _ = suggestions(model, lines)
-    return dump_labels((i + 1, lines[i], lab) for i, lab in zip(idx, labs))
-
-
-@dataclass
-class Change:
-    """One undoable step: the lines it touched and what they were before."""
-
-    before: list[tuple[int, str, bool]] = field(default_factory=list)  # (line, label, confirmed)
-
-
-class LabelSession:
-    """The labels of one scrape: the model's suggestions, a person's decisions, undo, saving."""
-
-    def __init__(self, scrape: str | Path, model: Model, labels_dir: str | Path = "labels",
-                 model_name: str = "default.noiseclf"):
-        self.scrape = Path(scrape)
-        self.labels_dir = Path(labels_dir)
-        self.name = self.scrape.stem
-        decoded = read_scrape(self.scrape)
-        self.warnings = decoded.warnings
-        self.text = decoded.text
-        self.lines = split_lines(decoded.text)
-        self.scrape_sha256 = "sha256:" + hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
-        idx, labs, top = suggestions(model, self.lines)
-        self.content: list[int] = [i + 1 for i in idx]  # 1-based line numbers of non-blank lines
-        if not self.content:
-            raise LabelsError(f"{self.scrape}: has no non-blank line; there is nothing to label")
-        self.suggested: dict[int, str] = dict(zip(self.content, labs))
-        self.confidence: dict[int, float] = {n: float(p) for n, p in zip(self.content, top)}
-        self.labels: dict[int, str] = dict(self.suggested)
-        self.confirmed: set[int] = set()
-        self.undo_stack: list[Change] = []
-        self.model_name = model_name
-        # least sure first; ties by position
-        self.queue: list[int] = sorted(self.content, key=lambda n: (self.confidence[n], n))
-        self.resumed = False
-        self._prepare_folder()
-        self._resume()
-
-    # -- files ----------------------------------------------------------
-    @property
-    def labels_path(self) -> Path:
-        return self.labels_dir / f"{self.name}.jsonl"
-
-    @property
-    def progress_path(self) -> Path:
-        return self.labels_dir / f"{self.name}.progress.json"
-
-    def _prepare_folder(self) -> None:
-        if self.labels_dir.exists() and not self.labels_dir.is_dir():
-            raise OutputError(f"{self.labels_dir}: exists and is not a folder; pass a folder for --labels-dir")
-        try:
-            self.labels_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{self.labels_dir}: cannot create the folder ({exc.strerror}); "
-                              "pick another --labels-dir") from None
-        beside = self.labels_dir / f"{self.name}.txt"
-        found = [beside] + [self.labels_dir.parent / sub / f"{self.name}.txt" for sub in ("seeds", "scrapes")]
-        for cand in found:
-            if cand.is_file():
-                if cand.resolve() == self.scrape.resolve():
-                    return
-                other = split_lines(read_scrape(cand).text)
-                if other == self.lines:
-                    return
-                raise LabelsError(
-                    f"{self.scrape}: a different scrape with the same name is already at {cand}; "
-                    "rename one of the two, or use another --labels-dir"
-                )
-        # load_labels would not find the scrape: keep a copy beside the labels
-        atomic_write_bytes(beside, self.scrape.read_bytes())
-
-    def _resume(self) -> None:
-        if not self.labels_path.exists():
-            self.save()
-            return
-        self.resumed = True
-        try:
-            raw = self.labels_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise LabelsError(f"{self.labels_path}: cannot be read ({exc}); move it away to start afresh") from None
-        found: dict[int, str] = {}
-        for n, row in enumerate(raw.split("\n"), 1):
-            if not row.strip():
-                continue
-            try:
-                obj = json.loads(row)
-                line, text, label = obj["line"], obj["text"], obj["label"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise LabelsError(f"{self.labels_path}:{n}: not a labels record; fix or delete this line") from None
-            if label not in LABELS:
-                raise LabelsError(f"{self.labels_path}:{n}: unknown label {label!r}; use one of {', '.join(LABELS)}")
-            if not isinstance(line, int) or line not in self.suggested or self.lines[line - 1] != text:
-                raise LabelsError(
-                    f"{self.labels_path}:{n}: does not match line {line} of {self.scrape} "
-                    "(the scrape changed since labelling); move the labels file away to start afresh"
-                )
-            found[line] = label
-        self.labels.update(found)
-        progress = None
-        if self.progress_path.exists():
-            try:
-                progress = json.loads(self.progress_path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-                progress = None
-        if isinstance(progress, dict) and progress.get("format") == PROGRESS_FORMAT:
-            if progress.get("scrape_sha256") not in (None, self.scrape_sha256):
-                raise LabelsError(
-                    f"{self.progress_path}: was made for a different version of {self.scrape.name}; "
-                    "move it and the labels file away to start afresh"
-                )
-            self.confirmed = {n for n in progress.get("confirmed", []) if n in found}
-        else:
-            self.confirmed = set(found)  # a labels file without progress: a person wrote it
-        self.save()
-
-    def save(self) -> None:
-        """Write the labels file, then the progress file, each atomically."""
-        atomic_write_bytes(self.labels_path, self.records_text().encode("utf-8"))
-        progress = {
-            "format": PROGRESS_FORMAT,
-            "version": PROGRESS_VERSION,
-            "scrape": self.scrape.name,
-            "scrape_sha256": self.scrape_sha256,
-            "model": self.model_name,
-            "lines": len(self.content),
-            "confirmed_count": len(self.confirmed),
-            "complete": self.remaining == 0,
-            "confirmed": sorted(self.confirmed),
-        }
-        atomic_write_bytes(self.progress_path, (json.dumps(progress, indent=1) + "\n").encode("utf-8"))
-
-    def records_text(self) -> str:
-        return dump_labels((n, self.lines[n - 1], self.labels[n]) for n in self.content)
-
-    # -- questions ------------------------------------------------------
-    @property
-    def remaining(self) -> int:
-        return len(self.content) - len(self.confirmed)
-
-    def next_unsure(self, after: int | None = None) -> int | None:
-        """The unconfirmed line the model is least sure of (None when all are confirmed)."""
-        for n in self.queue:
-            if n not in self.confirmed and n != after:
-                return n
-        return None
-
-    def same_text(self, line: int) -> list[int]:
-        key = normalize_line(self.lines[line - 1])
-        return [n for n in self.content if normalize_line(self.lines[n - 1]) == key]
-
-    # -- changes --------------------------------------------------------
-    def set_labels(self, lines: Iterable[int], label: str | None = None) -> int:
-        """Confirm ``lines``, giving them ``label`` (None: keep their current label). Saves."""
-        if label is not None and label not in LABELS:
-            raise ValueError(f"unknown label {label!r}")
-        change = Change()
-        for n in sorted(set(lines)):
-            if n not in self.suggested:
-                continue  # blank line
-            new = self.labels[n] if label is None else label
-            if new == self.labels[n] and n in self.confirmed:
-                continue
-            change.before.append((n, self.labels[n], n in self.confirmed))
-            self.labels[n] = new
-            self.confirmed.add(n)
-        if change.before:
-            self.undo_stack.append(change)
-            self.save()
-        return len(change.before)
-
-    def undo(self) -> list[int]:
-        """Revert the last change; returns the lines it touched ([] when nothing to undo)."""
-        if not self.undo_stack:
-            return []
-        change = self.undo_stack.pop()
-        for n, label, was_confirmed in change.before:
-            self.labels[n] = label
-            if was_confirmed:
-                self.confirmed.add(n)
-            else:
-                self.confirmed.discard(n)
-        self.save()
-        return [n for n, _, _ in change.before]
+def key_bar_lines(width: int) -> list[list[tuple[str, str]]]:
+    """The key bar's items, row by row, wrapped to ``width`` columns."""
+    out: list[list[tuple[str, str]]] = []
+    for row in KEY_BAR:
+        line: list[tuple[str, str]] = []
+        used = 0
+        for key, what in row:
+            size = len(key) + 1 + len(what) + (2 if line else 0)
+            if line and used + size > width:
+                out.append(line)
+                line, used = [], 0
+                size -= 2
+            line.append((key, what))
+            used += size
+        out.append(line)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -262,42 +59,36 @@ def _make_app():
     from rich.text import Text
     from textual.app import App, ComposeResult
     from textual.binding import Binding
-    from textual.widgets import DataTable, Footer, Static
+    from textual.widgets import DataTable, Static
 
     class LabelApp(App):
-        """Keys: a/n/r/d/f label (capital: every identical line too), space/enter accept,
-        v mark a run, u undo, tab next unsure line, o order, q quit."""
+        """The labeller: the session's lines in a table, a status line and the key bar (KEY_BAR)."""
 
         CSS = """
         #status { height: 2; padding: 0 1; background: $panel; }
         DataTable { height: 1fr; }
+        #keys { height: auto; padding: 0 1; background: $panel; }
         """
+        ENABLE_COMMAND_PALETTE = False  # every key the labeller has is on its key bar
         BINDINGS = [
-            Binding("a", "label('article')", "article"),
-            Binding("n", "label('nav')", "nav"),
-            Binding("r", "label('related-story')", "related"),
-            Binding("d", "label('ad')", "ad"),
-            Binding("f", "label('footer')", "footer"),
-            Binding("A", "label_same('article')", "all same", show=False),
-            Binding("N", "label_same('nav')", show=False),
-            Binding("R", "label_same('related-story')", show=False),
-            Binding("D", "label_same('ad')", show=False),
-            Binding("F", "label_same('footer')", show=False),
+            *(Binding(key, f"label('{label}')", SHORT[label]) for key, label in KEYS.items()),
+            *(Binding(key.upper(), f"label_same('{label}')", "all identical") for key, label in KEYS.items()),
             Binding("space", "accept", "accept", priority=True),
-            Binding("enter", "accept", "accept", show=False, priority=True),
-            Binding("equals_sign", "accept_same", "=same", show=False),
-            Binding("v", "mark", "mark run"),
+            Binding("enter", "accept", "accept", priority=True),
+            Binding("equals_sign", "accept_same", "accept all identical"),
+            Binding("v", "mark", "mark a run"),
             Binding("u", "undo", "undo"),
             Binding("tab", "next_unsure", "next unsure", priority=True),
             Binding("o", "toggle_order", "order"),
-            Binding("j", "move(1)", show=False),
-            Binding("k", "move(-1)", show=False),
-            Binding("q", "quit", "quit"),
-            Binding("ctrl+c", "stop", "quit", show=False, priority=True),
+            Binding("j", "move(1)", "down"),
+            Binding("k", "move(-1)", "up"),
+            Binding("q", "quit", "quit (next scrape)"),
+            Binding("ctrl+c", "stop", "stop labelling", priority=True),
         ]
 
         def __init__(self, session: LabelSession):
-            super().__init__()
+            # The label colours are the terminal's own: see LABEL_COLOURS.
+            super().__init__(ansi_color=True)
             self.session = session
             self.mark: int | None = None  # row index where a run starts
             self.unsure_first = True
@@ -312,7 +103,7 @@ def _make_app():
         def compose(self) -> ComposeResult:
             yield Static(id="status")
             yield DataTable(cursor_type="row", zebra_stripes=False)
-            yield Footer()
+            yield Static(id="keys")
 
         def on_mount(self) -> None:
             self.title = f"noiseclf label {self.session.scrape.name}"
@@ -328,20 +119,44 @@ def _make_app():
             if self.session.resumed:
                 self.message = "resumed: your earlier labels are kept"
             self._status()
+            self._keys()
+
+        def on_resize(self, event) -> None:
+            self._keys()
+
+        def _keys(self) -> None:
+            bar = Text()
+            width = max(10, self.size.width - 2)  # the padding of #keys
+            for i, row in enumerate(key_bar_lines(width)):
+                if i:
+                    bar.append("\n")
+                for j, (key, what) in enumerate(row):
+                    if j:
+                        bar.append("  ")
+                    bar.append(key, style="bold")
+                    label = KEYS.get(key)
+                    bar.append(" " + what, style=LABEL_COLOURS[label] if label else "")
+            self.query_one("#keys", Static).update(bar)
 
         # -- drawing ----------------------------------------------------
         def _cells(self, n: int) -> list:
             s = self.session
             label = s.labels[n]
             ok = n in s.confirmed
-            style = COLOURS.get(label, "white") + ("" if ok else " dim")
+            colour = LABEL_COLOURS[label]
+            style = colour + ("" if ok else " dim")
             marked = self._in_mark(n)
+            p = s.model_probability(n)
+            if p is None:  # a person chose another label: the model's probability is not about it
+                shown_p = Text("user", style="italic")
+            else:
+                shown_p = Text(f"{p:.2f}", style="dim" if ok else ("bold red" if p < 0.6 else ""))
             return [
                 Text("\u258c" if marked else ("\u2713" if ok else "?"), style="bold" if marked else ("green" if ok else "dim")),
                 Text(f"{n:>5}", style="dim"),
                 Text(label, style=style + (" bold" if ok else "")),
-                Text(f"{s.confidence[n]:.2f}", style="dim" if ok else ("bold red" if s.confidence[n] < 0.6 else "")),
-                Text(s.lines[n - 1].expandtabs(4)[:300], style=COLOURS.get(label, "white") if ok else ""),
+                shown_p,
+                Text(s.lines[n - 1].expandtabs(4)[:300], style=colour if ok else ""),
             ]
 
         def _in_mark(self, n: int) -> bool:
@@ -364,7 +179,7 @@ def _make_app():
             head = (f"{s.scrape.name}: {len(s.confirmed)}/{len(s.content)} lines confirmed, "
                     f"{left} left ({order}){run}")
             if left == 0:
-                head += "  \u2014 all done: q to quit, then noiseclf train --labels " + str(s.labels_dir)
+                head += "  \u2014 all done: q to quit, then " + train_command(s.labels_dir)
             self.query_one("#status", Static).update(head + "\n" + self.message)
 
         # -- the current line(s) ----------------------------------------
@@ -474,18 +289,3 @@ def LabelApp(session: LabelSession):  # noqa: N802 - reads like the class it bui
     return _APP_CLASS(session)
 
 
-def unconfirmed_counts(label_paths: Iterable[str | Path]) -> dict[str, int]:
-    """{labels file: lines still carrying the model's suggestion} for half-labelled files."""
-    out = {}
-    for p in label_paths:
-        p = Path(p)
-        prog = p.with_name(p.stem + ".progress.json")
-        try:
-            data = json.loads(prog.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue
-        if isinstance(data, dict) and data.get("format") == PROGRESS_FORMAT and not data.get("complete"):
-            left = int(data.get("lines", 0)) - len(data.get("confirmed", []))
-            if left > 0:
-                out[str(p)] = left
-    return out

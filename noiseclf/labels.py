@@ -1,4 +1,4 @@
-"""The labels format, and the loader that checks labels against their scrapes.
+"""The labels format: the one reader and writer of labels and progress files.
 
 A labels file ``NAME.jsonl`` holds one JSON object per non-blank line of the
 scrape ``NAME.txt``, in file order::
@@ -9,6 +9,16 @@ scrape ``NAME.txt``, in file order::
 The scrape is looked for beside the labels file, then in each folder given
 as ``scrape_dirs`` (by default a ``seeds/`` or ``scrapes/`` folder beside the
 labels folder).
+
+Everything that reads or writes these files goes through this module:
+
+* :data:`LABELS` (the label set) and :data:`LABEL_COLOURS` (how each label is shown);
+* :func:`load_labels` — folders or files of labels, each checked against its scrape;
+* :func:`read_labels_file` — one file against lines already read (strict parser,
+  :func:`read_label_records`, then :func:`check_label_records`);
+* :func:`dump_labels` / :func:`write_labels_file` — the format, written atomically;
+* the labeller's progress files ``NAME.progress.json``: :class:`Progress`,
+  :func:`read_progress`, :func:`write_progress`, :func:`unconfirmed_counts`.
 """
 
 from __future__ import annotations
@@ -21,10 +31,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .atomic import atomic_write_bytes
 from .errors import LabelsError
 from .text import is_blank, read_scrape, split_lines
 
 LABELS: tuple[str, ...] = ("article", "nav", "related-story", "ad", "footer")
+
+LABEL_COLOURS: dict[str, str] = {
+    "article": "green", "nav": "blue", "related-story": "magenta", "ad": "red", "footer": "yellow",
+}
+"""How each label is coloured wherever labels are shown (``noiseclf inspect``, ``noiseclf label``):
+one of the terminal's eight ANSI colours, by name, so that it is the documented colour and the
+five stay distinct on 16-colour, 256-colour and true-colour terminals alike."""
+
+PROGRESS_FORMAT = "noiseclf-label-progress"
+PROGRESS_VERSION = 1
 
 
 @dataclass
@@ -67,12 +88,19 @@ def find_label_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def _locate_scrape(labels_path: Path, scrape_dirs: Sequence[Path]) -> Path:
+def scrape_candidates(labels_path: str | Path, scrape_dirs: Sequence[str | Path] = ()) -> list[Path]:
+    """Where the scrape of a labels file is looked for, in order."""
+    labels_path = Path(labels_path)
     name = labels_path.stem + ".txt"
     candidates = [labels_path.parent / name]
     candidates += [Path(d) / name for d in scrape_dirs]
     candidates += [labels_path.parent.parent / sub / name for sub in ("seeds", "scrapes")]
-    for c in candidates:
+    return candidates
+
+
+def _locate_scrape(labels_path: Path, scrape_dirs: Sequence[Path]) -> Path:
+    name = labels_path.stem + ".txt"
+    for c in scrape_candidates(labels_path, scrape_dirs):
         if c.is_file():
             return c
     raise LabelsError(
@@ -155,8 +183,13 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     return obj
 
 
-def _read_records_strictly(path: Path) -> list[tuple[int, dict]]:
-    """Parse one file line by line, raising on the first bad line."""
+def read_label_records(path: str | Path) -> list[tuple[int, dict]]:
+    """Parse one labels file line by line: (line of the file, JSON object) per non-blank line.
+
+    Raises :class:`LabelsError` naming ``file:line`` on the first line that is
+    not a JSON object (the records' fields are checked by :func:`check_label_records`).
+    """
+    path = Path(path)
     records = []
     try:
         data = path.read_bytes()
@@ -186,7 +219,7 @@ def _read_records_strictly(path: Path) -> list[tuple[int, dict]]:
     return records
 
 
-def _check_record(path: Path, n: int, obj: dict, lines: list[str], scrape: Path) -> tuple[int, str]:
+def _check_record(path: Path, n: int, obj: dict, lines: Sequence[str], scrape: Path) -> tuple[int, str]:
     missing = [k for k in ("line", "text", "label") if obj.get(k) is None]
     if missing:
         raise LabelsError(f"{path}:{n}: missing {', '.join(missing)}; every record needs line, text and label")
@@ -215,7 +248,15 @@ def _check_record(path: Path, n: int, obj: dict, lines: list[str], scrape: Path)
     return line_no, label
 
 
-def _check_file(path: Path, numbered: list[tuple[int, dict]], lines: list[str], scrape: Path) -> list[str | None]:
+def check_label_records(path: str | Path, numbered: list[tuple[int, dict]], lines: Sequence[str],
+                        scrape: str | Path, complete: bool = True) -> list[str | None]:
+    """Check parsed records against the scrape's lines: the label of every line (None: none).
+
+    Raises :class:`LabelsError` naming ``file:line`` for a bad record, a line
+    labelled twice and, with ``complete`` (the default), a non-blank line
+    without a record.
+    """
+    path, scrape = Path(path), Path(scrape)
     labels: list[str | None] = [None] * len(lines)
     seen: dict[int, int] = {}
     for n, obj in numbered:
@@ -227,13 +268,29 @@ def _check_file(path: Path, numbered: list[tuple[int, dict]], lines: list[str], 
             )
         seen[line_no] = n
         labels[line_no - 1] = label
-    for j, line in enumerate(lines):
+    for j, line in enumerate(lines if complete else ()):
         if not is_blank(line) and labels[j] is None:
             raise LabelsError(
                 f"{path}: line {j + 1} has no label, no record for {scrape}:{j + 1} ({line.strip()[:40]!r}); "
                 "add a record for it (the scrape may have changed since labelling)"
             )
     return labels
+
+
+def read_labels_file(path: str | Path, lines: Sequence[str], scrape: str | Path,
+                     complete: bool = True) -> list[str | None]:
+    """Read one labels file and check it against its scrape's ``lines``: the label of every line.
+
+    The strict reader (no ``datasets``): errors name ``file:line``. With
+    ``complete=False`` a non-blank line may lack a record (its label is None),
+    as in a labels file a person has only begun.
+    """
+    return check_label_records(path, read_label_records(path), lines, scrape, complete)
+
+
+# The names the fuzzer (benchmarks/fuzz.py) reaches for.
+_read_records_strictly = read_label_records
+_check_file = check_label_records
 
 
 def load_labels(
@@ -254,15 +311,15 @@ def load_labels(
         decoded = read_scrape(scrape)
         lines = split_lines(decoded.text)
         if grouped is None:
-            labels = _check_file(path, _read_records_strictly(path), lines, scrape)
+            labels = read_labels_file(path, lines, scrape)
         else:
             # Record k sits on the k-th non-blank line of the file.
             record_lines, _ = _record_line_numbers(path)
             try:
-                labels = _check_file(path, list(zip(record_lines, grouped[i])), lines, scrape)
+                labels = check_label_records(path, list(zip(record_lines, grouped[i])), lines, scrape)
             except LabelsError:
                 # Re-read this file exactly: the strict parser's error is the precise one.
-                labels = _check_file(path, _read_records_strictly(path), lines, scrape)
+                labels = read_labels_file(path, lines, scrape)
                 raise
         result.append(LabelledScrape(path.stem, scrape, path, lines, labels))
     return result
@@ -284,3 +341,103 @@ def dump_labels(records: Iterable[tuple[int, str, str]]) -> str:
         json.dumps({"line": n, "text": t, "label": lab}, ensure_ascii=False) + "\n"
         for n, t, lab in records
     )
+
+
+def write_labels_file(path: str | Path, records: Iterable[tuple[int, str, str]]) -> Path:
+    """Write (line, text, label) records as a labels file, atomically."""
+    return atomic_write_bytes(path, dump_labels(records).encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------
+# The labeller's progress files
+# ---------------------------------------------------------------------------
+
+def progress_path(labels_path: str | Path) -> Path:
+    """``NAME.progress.json`` beside ``NAME.jsonl``."""
+    labels_path = Path(labels_path)
+    return labels_path.with_name(labels_path.stem + ".progress.json")
+
+
+@dataclass
+class Progress:
+    """Which lines of a labels file a person confirmed, and for which scrape and model.
+
+    A labels file without a progress file counts as fully confirmed (a person wrote it).
+    """
+
+    scrape: str  # the scrape's file name
+    scrape_sha256: str | None  # "sha256:..." of its decoded text
+    model: str | None  # the model that suggested the unconfirmed labels
+    lines: int  # non-blank lines, i.e. records
+    confirmed: list[int]  # 1-based line numbers a person accepted or changed, sorted
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.lines - len(self.confirmed))
+
+    @property
+    def complete(self) -> bool:
+        return self.remaining == 0
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "format": PROGRESS_FORMAT,
+            "version": PROGRESS_VERSION,
+            "scrape": self.scrape,
+            "scrape_sha256": self.scrape_sha256,
+            "model": self.model,
+            "lines": self.lines,
+            "confirmed_count": len(self.confirmed),
+            "complete": self.complete,
+            "confirmed": sorted(self.confirmed),
+        }, indent=1) + "\n"
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_progress(labels_path: str | Path) -> Progress | None:
+    """The progress file of a labels file; None when there is none, or it is not a progress file."""
+    try:
+        data = json.loads(progress_path(labels_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != PROGRESS_FORMAT:
+        return None
+    confirmed = data.get("confirmed")
+    sha = data.get("scrape_sha256")
+    model = data.get("model")
+    return Progress(
+        scrape=str(data.get("scrape") or ""),
+        scrape_sha256=sha if isinstance(sha, str) else None,
+        model=model if isinstance(model, str) else None,
+        lines=data["lines"] if _whole(data.get("lines")) else 0,
+        confirmed=sorted({n for n in confirmed if _whole(n)}) if isinstance(confirmed, list) else [],
+    )
+
+
+def write_progress(labels_path: str | Path, progress: Progress) -> Path:
+    """Write the progress file of a labels file, atomically."""
+    return atomic_write_bytes(progress_path(labels_path), progress.to_json().encode("utf-8"))
+
+
+def write_labels_and_progress(labels_path: str | Path, records: Iterable[tuple[int, str, str]],
+                              progress: Progress) -> None:
+    """Save a half-labelled file: the labels first, then the progress, each atomically.
+
+    A crash between the two leaves valid labels with the previous progress:
+    at worst the last change counts as unconfirmed.
+    """
+    write_labels_file(labels_path, records)
+    write_progress(labels_path, progress)
+
+
+def unconfirmed_counts(label_paths: Iterable[str | Path]) -> dict[str, int]:
+    """{labels file: lines still carrying the model's suggestion} for half-labelled files."""
+    out = {}
+    for p in label_paths:
+        progress = read_progress(p)
+        if progress is not None and progress.remaining > 0:
+            out[str(p)] = progress.remaining
+    return out

@@ -2,8 +2,9 @@
 
 A menu, a footer or a "most read" box is repeated on every page of a site,
 while an article's sentences appear on one page. When several scrapes of a
-site are cleaned together (or a :class:`SiteMemory` file remembers earlier
-runs), each line gets a *recurrence* signal::
+site are cleaned together (:class:`noiseclf.clean.Cleaner`, with each page's
+site said explicitly: :mod:`noiseclf.sites`), or a :class:`SiteMemory` file
+remembers earlier runs, each line gets a *recurrence* signal::
 
     share = (pages of the site, other than this one, that contain the line)
             / (pages of the site other than this one)
@@ -12,7 +13,7 @@ Lines are compared by :func:`noiseclf.text.normalize_line` (so dates and
 counts do not matter), and stored as 64-bit hashes: the memory file holds no
 text of the pages.
 
-The signal is not a rule. It shifts the model's log-probabilities by a
+The signal is not a rule. :meth:`noiseclf.model.Model.predict` shifts the model's log-probabilities by a
 learned amount per label that grows with the number of pages seen::
 
     logit'_k = log p_k + share * (a_k + b_k * log(1 + other_pages))
@@ -31,15 +32,19 @@ import json
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .errors import InputError
+from .bounds import MAX_FEATURE_CHARS
 from .features import Page
+from .model import softmax
 from .atomic import atomic_write_bytes
-from .model import Model, Verdict
 from .text import normalize_line
+
+if TYPE_CHECKING:
+    from .model import Model
 
 MEMORY_FORMAT = "noiseclf-site-memory"
 MEMORY_VERSION = 1
@@ -48,7 +53,9 @@ MAX_LINES_PER_SITE = 200_000  # beyond this, lines seen on one page only are for
 
 
 def line_key(line: str) -> str:
-    return hashlib.blake2b(normalize_line(line).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    # A line is known by its first MAX_FEATURE_CHARS characters, as the featuriser knows it.
+    return hashlib.blake2b(normalize_line(line[:MAX_FEATURE_CHARS]).encode("utf-8", "surrogatepass"),
+                           digest_size=8).hexdigest()
 
 
 def page_key(lines: Sequence[str]) -> str:
@@ -73,25 +80,27 @@ class SiteMemory:
     def has_page(self, site: str, pkey: str) -> bool:
         return pkey in set(self.sites.get(site, {}).get("pages", ()))
 
-    def observe(self, site: str, page: Page) -> bool:
-        """Count a page's lines for its site (once per distinct page). True if it was new."""
+    def observe(self, site: str, page: Page, keys: Sequence[str] | None = None) -> bool:
+        """Count a page's lines for its site (once per distinct page). True if it was new.
+
+        ``keys``: the page's :func:`page_line_keys`, when the caller has them."""
         entry = self._site(site)
         pkey = page_key(page.lines)
         if pkey in set(entry["pages"]):
             return False
         entry["pages"].append(pkey)
         counts = entry["lines"]
-        for k in set(page_line_keys(page)):
+        for k in set(keys if keys is not None else page_line_keys(page)):
             counts[k] = counts.get(k, 0) + 1
         if len(counts) > MAX_LINES_PER_SITE:
             for k in [k for k, c in counts.items() if c <= 1][: len(counts) - MAX_LINES_PER_SITE]:
                 del counts[k]
         return True
 
-    def recurrence(self, site: str, page: Page) -> tuple[np.ndarray, int]:
+    def recurrence(self, site: str, page: Page, keys: Sequence[str] | None = None) -> tuple[np.ndarray, int]:
         """(share of the site's *other* pages holding each line, number of other pages)."""
         entry = self.sites.get(site)
-        keys = page_line_keys(page)
+        keys = keys if keys is not None else page_line_keys(page)
         if not entry:
             return np.zeros(len(keys)), 0
         counted = page_key(page.lines) in set(entry["pages"])
@@ -168,10 +177,7 @@ def adjust(proba: np.ndarray, share: np.ndarray, others: int, labels: Sequence[s
         return proba
     g = math.log1p(others)
     shift = np.array([weights.get(lab, (0.0, 0.0))[0] + weights.get(lab, (0.0, 0.0))[1] * g for lab in labels])
-    z = np.log(np.clip(proba, 1e-12, 1.0)) + share[:, None] * shift[None, :]
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(np.log(np.clip(proba, 1e-12, 1.0)) + share[:, None] * shift[None, :])
 
 
 def fit_weights(logp: np.ndarray, share: np.ndarray, gpages: np.ndarray, y_idx: np.ndarray,
@@ -210,40 +216,3 @@ def fit_weights(logp: np.ndarray, share: np.ndarray, gpages: np.ndarray, y_idx: 
     a = np.r_[0.0, res.x[: K - 1]]
     b = np.r_[0.0, res.x[K - 1:]]
     return {lab: [round(float(a[k]), 4), round(float(b[k]), 4)] for k, lab in enumerate(labels)}
-
-
-# -- classifying with the memory ---------------------------------------------
-
-class SiteContext:
-    """Recurrence across the scrapes of one run (plus a memory file), for ``noiseclf clean``."""
-
-    def __init__(self, memory: SiteMemory | None = None, weights: dict | None = None):
-        self.memory = memory if memory is not None else SiteMemory()
-        self.weights = weights
-
-    def observe_texts(self, items: Iterable[tuple[str, str]]) -> None:
-        """Count every (site, text) of the run before any is classified."""
-        from .text import split_lines
-
-        for site, text in items:
-            self.memory.observe(site, Page(split_lines(text)))
-
-    def classify_many(self, model: Model, sites: Sequence[str], texts: Sequence[str]) -> list[list[Verdict]]:
-        from .text import split_lines
-
-        weights = self.weights if self.weights is not None else load_weights(model)
-        pages = [Page(split_lines(t.replace("\r\n", "\n").replace("\r", "\n"))) for t in texts]
-        proba = model.predict_pages(pages)
-        out, row = [], 0
-        for site, page in zip(sites, pages):
-            p = proba[row:row + len(page)]
-            row += len(page)
-            share, others = self.memory.recurrence(site, page)
-            p = adjust(p, share, others, model.labels, weights)
-            verdicts = [Verdict(i + 1, line, None, None) for i, line in enumerate(page.lines)]
-            if len(p):
-                best = p.argmax(axis=1)
-                for j, i in enumerate(page.content):
-                    verdicts[i] = Verdict(i + 1, page.lines[i], model.labels[best[j]], float(p[j, best[j]]))
-            out.append(verdicts)
-        return out

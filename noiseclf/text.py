@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from .errors import InputError
 
@@ -58,6 +59,37 @@ def _decode_wide(data: bytes, codec: str, source: str, warnings: list[str]) -> s
         return text
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``"UTF-16LE"``/``"UTF-16BE"`` when ``head`` reads as UTF-16 that lost its byte-order mark.
+
+    Text in a Latin script saved as UTF-16 has a NUL in every other byte (the
+    high byte of each code unit): most odd bytes NUL and hardly any even ones
+    is little-endian, the reverse big-endian. Binary data and UTF-32 have NULs
+    on both sides; UTF-8 text has a stray NUL at most.
+    """
+    if len(head) < 2:
+        return None
+    even, odd = head[0::2], head[1::2]
+    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if nul_odd > 0.5 and nul_even < 0.1:
+        return "UTF-16LE"
+    if nul_even > 0.5 and nul_odd < 0.1:
+        return "UTF-16BE"
+    return None
+
+
+def _utf16_message(source: str, codec: str) -> str:
+    import shlex
+
+    if source == "<stdin>":
+        fix = f"iconv -f {codec} -t UTF-8 FILE > FILE.utf8.txt"
+    else:
+        p = Path(source)
+        fix = f"iconv -f {codec} -t UTF-8 {shlex.quote(source)} > {shlex.quote(str(p.with_name(p.stem + '.utf8' + p.suffix)))}"
+    return (f"{source}: this looks like {codec} without a byte-order mark (every other byte is NUL); "
+            f"noiseclf does not guess encodings: re-save it as UTF-8, e.g. `{fix}`")
+
+
 @dataclass
 class Decoded:
     """Text decoded from a scrape's bytes, and what had to be mended to get it."""
@@ -71,7 +103,8 @@ def decode_scrape(data: bytes, source: str = "<stdin>") -> Decoded:
 
     Accepts UTF-8 (with or without BOM) and UTF-16/32 with a BOM. Invalid UTF-8
     bytes are replaced (U+FFFD) and NUL bytes removed, each with a warning.
-    CRLF and lone CR become LF. Raises :class:`InputError` for binary files.
+    CRLF and lone CR become LF. Raises :class:`InputError` for binary files,
+    and for UTF-16 without a BOM (named, with the fix: it is not guessed).
     """
     warnings: list[str] = []
     for magic, what in _BINARY_MAGIC:
@@ -88,6 +121,9 @@ def decode_scrape(data: bytes, source: str = "<stdin>") -> Decoded:
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8):]
         head = data[:8192]
+        wide = _utf16_without_bom(head)
+        if wide:
+            raise InputError(_utf16_message(source, wide))
         if head:
             controls = sum(1 for b in head if b in _CONTROL)
             if controls / len(head) > 0.10:
@@ -163,16 +199,30 @@ def is_blank(line: str) -> bool:
     return not line.strip()
 
 
-_WS = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
+_ASCII_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+
+
+def normalize_lines(lines: Sequence[str]) -> list[str]:
+    """The text each line's word and character features are computed from.
+
+    Unicode NFKC, white space collapsed (runs of what ``str.split`` calls white
+    space become one space, none at the ends), lower case, every digit mapped
+    to ``0`` (dates and counts differ from page to page; their shape does not).
+    ASCII lines skip NFKC, which changes no ASCII text.
+    """
+    out = []
+    for x in lines:
+        if not x.isascii():
+            x = unicodedata.normalize("NFKC", x)
+        x = " ".join(x.split()).lower()
+        if x.isascii():
+            out.append(x.encode("ascii").translate(_ASCII_DIGITS).decode("ascii"))
+        else:
+            out.append(_DIGIT.sub("0", x))
+    return out
 
 
 def normalize_line(line: str) -> str:
-    """The text a line's word and character features are computed from.
-
-    Unicode NFKC, lower case, white space collapsed, every digit mapped to
-    ``0`` (dates and counts differ from page to page; their shape does not).
-    """
-    line = unicodedata.normalize("NFKC", line)
-    line = _WS.sub(" ", line).strip().lower()
-    return _DIGIT.sub("0", line)
+    """:func:`normalize_lines` of one line."""
+    return normalize_lines([line])[0]

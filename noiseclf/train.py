@@ -6,7 +6,6 @@ seeded, folds are formed from sorted scrape names, and no step samples.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -14,46 +13,16 @@ from typing import Callable, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .errors import LabelsError
 from .context import page_context_features
-from .features import LineFeaturizer, Page
+from .errors import LabelsError
+from .features import Featurizer, Page
 from .labels import LABELS, LabelledScrape, labels_hash
-from .model import Model, library_versions
+from .model import LinearStage, Model, decide
+from .modelfile import library_versions
+from .settings import Settings
 
 
-@dataclass
-class TrainOptions:
-    """Every knob of training, in one place (the CLI maps its flags onto this)."""
-
-    C: float = 4.0
-    class_weight: str | None = "balanced"
-    max_iter: int = 2000
-    word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] = (2, 4)
-    word_bits: int = 18
-    char_bits: int = 18
-    char_max_len: int = 160
-    word_weight: float = 1.0
-    char_weight: float = 1.0
-    layout_weight: float = 1.0
-    # Second stage over neighbours' probabilities: "auto" fits it when the labels
-    # come from at least ``context_min_sites`` sites (on a handful it overfits).
-    context: bool | str = "auto"
-    context_min_sites: int = 20
-    context_C: float = 1.0
-    context_folds: int = 3  # out-of-fold first-stage probabilities for the second stage
-    random_state: int = 0
-
-    def featurizer(self) -> LineFeaturizer:
-        return LineFeaturizer(
-            word_ngrams=self.word_ngrams, char_ngrams=self.char_ngrams,
-            word_bits=self.word_bits, char_bits=self.char_bits, char_max_len=self.char_max_len,
-            word_weight=self.word_weight, char_weight=self.char_weight,
-            layout_weight=self.layout_weight,
-        )
-
-    def as_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+TrainOptions = Settings  # the name training code used before Settings held every setting
 
 
 def pages_and_targets(scrapes: Sequence[LabelledScrape]) -> tuple[list[Page], np.ndarray]:
@@ -62,12 +31,12 @@ def pages_and_targets(scrapes: Sequence[LabelledScrape]) -> tuple[list[Page], np
     return pages, y
 
 
-def _fit_lines(pages: Sequence[Page], y: np.ndarray, options: TrainOptions,
-               sample_weight: np.ndarray | None):
+def _fit_lines(pages: Sequence[Page], y: np.ndarray, options: Settings,
+               sample_weight: np.ndarray | None) -> tuple[Featurizer, LinearStage]:
     """The first stage: featuriser and logistic regression over single lines."""
     from sklearn.linear_model import LogisticRegression
 
-    featurizer = options.featurizer()
+    featurizer = Featurizer(options)
     X = featurizer.fit_transform(pages)
     clf = LogisticRegression(
         C=options.C, class_weight=options.class_weight, max_iter=options.max_iter,
@@ -81,14 +50,12 @@ def _fit_lines(pages: Sequence[Page], y: np.ndarray, options: TrainOptions,
         clf.fit(X[:, used], y, sample_weight=sample_weight)
     coef = np.zeros((clf.coef_.shape[0], X.shape[1]))
     coef[:, used] = clf.coef_
-    clf.coef_ = coef
-    clf.n_features_in_ = X.shape[1]
-    return featurizer, clf
+    return featurizer, LinearStage(clf.classes_, coef, clf.intercept_)
 
 
 def fit(
     scrapes: Sequence[LabelledScrape],
-    options: TrainOptions | None = None,
+    options: Settings | None = None,
     scrape_weights: Sequence[float] | None = None,
     groups: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
@@ -102,7 +69,7 @@ def fit(
     """
     from sklearn.linear_model import LogisticRegression
 
-    options = options or TrainOptions()
+    options = options or Settings()
     pages, y = pages_and_targets(scrapes)
     present = sorted(set(y), key=LABELS.index)
     if len(present) < 2:
@@ -115,9 +82,7 @@ def fit(
     featurizer, clf = _fit_lines(pages, y, options, row_weight)
     model = Model(featurizer, clf, {"options": options.as_dict()})
     groups = list(groups) if groups is not None else [s.name for s in scrapes]
-    use_context = options.context is True or (
-        options.context == "auto" and len(set(groups)) >= options.context_min_sites)
-    folds = site_folds(groups, options.context_folds) if use_context else []
+    folds = site_folds(groups, options.context_folds) if options.context else []
     if len(folds) < 2:
         return model
 
@@ -147,7 +112,7 @@ def fit(
                              max_iter=options.max_iter, random_state=options.random_state)
     with threadpool_limits(1):
         ctx.fit(page_context_features(oof, pages, list(clf.classes_)), y, sample_weight=row_weight)
-    model.context = ctx
+    model.context = LinearStage.of(ctx)
     return model
 
 
@@ -174,10 +139,10 @@ def metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] 
 
 
 def predict_labels(model: Model, scrapes: Sequence[LabelledScrape]) -> tuple[np.ndarray, np.ndarray]:
+    """(true labels, predicted labels) of every labelled line, through the one prediction path."""
     pages, y = pages_and_targets(scrapes)
-    proba = model.predict_pages(pages)
-    pred = np.array(model.labels, dtype=object)[proba.argmax(axis=1)] if len(proba) else np.array([], dtype=object)
-    return y, pred
+    best = decide(model.predict(pages), model.labels).best
+    return y, np.array(model.labels, dtype=object)[best] if len(best) else np.array([], dtype=object)
 
 
 def evaluate(model: Model, scrapes: Sequence[LabelledScrape]) -> dict:
@@ -208,7 +173,7 @@ class CrossValidation:
 
 def cross_validate(
     scrapes: Sequence[LabelledScrape],
-    options: TrainOptions | None = None,
+    options: Settings | None = None,
     groups: Sequence[str] | None = None,
     max_folds: int = 10,
     progress: Callable[[str], None] | None = None,
@@ -252,14 +217,17 @@ def training_data_summary(scrapes: Sequence[LabelledScrape], sources: list[str] 
 
 def train(
     scrapes: Sequence[LabelledScrape],
-    options: TrainOptions | None = None,
+    options: Settings | None = None,
     cross_validation: bool = True,
     groups: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[Model, CrossValidation | None]:
-    """Cross-validate (optionally), then fit on everything, with full metadata."""
-    options = options or TrainOptions()
-    started = time.perf_counter()
+    """Cross-validate (optionally), then fit on everything, with full metadata.
+
+    The metadata holds nothing that differs between two runs on the same labels
+    (no timings), so the same labels give the same model file, byte for byte.
+    """
+    options = options or Settings()
     cv = cross_validate(scrapes, options, groups, progress=progress) if cross_validation else None
     model = fit(scrapes, options, groups=groups)
     model.meta.update(
@@ -268,7 +236,6 @@ def train(
             "training_data": training_data_summary(scrapes),
             "metrics": {"cross_validation": cv.metrics if cv else None,
                         "folds": cv.folds if cv else None},
-            "training_seconds": round(time.perf_counter() - started, 2),
         }
     )
     return model, cv

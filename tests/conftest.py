@@ -28,7 +28,7 @@ def shipped_model():
 @pytest.fixture(scope="session")
 def seed_model_path(tmp_path_factory, seed_scrapes):
     """A small model trained on the seeds, written to disk once per test session."""
-    from noiseclf.model import save_model
+    from noiseclf.modelfile import save_model
     from noiseclf.train import train
 
     model, _ = train(seed_scrapes, cross_validation=False)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from noiseclf.adapt import AdaptOptions, adapt, fine_tune
 from noiseclf.cli import app
 from noiseclf.labels import load_labels
-from noiseclf.model import load_model, save_model
+from noiseclf.modelfile import load_model, save_model
 from noiseclf.train import TrainOptions, evaluate, fit
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from noiseclf.cli import app
-from noiseclf.model import read_meta
+from noiseclf.modelfile import read_meta
 from noiseclf.text import split_lines
 
 from conftest import LABELS_DIR, ROOT, SEED_003, SEEDS

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from noiseclf.cli import app
+from noiseclf import drift
 from noiseclf.drift import PageStats, calibrate, judge, page_stats, rank, thresholds_for
 from noiseclf.labels import load_labels
-from noiseclf.model import Verdict, load_model
+from noiseclf.model import Verdict
+from noiseclf.modelfile import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -91,3 +95,98 @@ def test_clean_names_unfamiliar_scrapes_on_stderr(tmp_path):
     model.save(model_path)
     r = CliRunner().invoke(app, ["clean", str(SEEDS[0]), "--model", str(model_path)])
     assert "unfamiliar" not in r.stderr
+
+
+# -- reasons state true comparisons; short pages are not judged; nothing empty is recommended --
+
+_COMPARISON = re.compile(r"(-?\d+(?:\.\d+)?)(%?) ([<>]) (-?\d+(?:\.\d+)?)(%?)")
+
+
+def _comparison_holds(reason: str) -> bool:
+    m = _COMPARISON.search(reason)
+    assert m, reason
+    left, lp, op, right, rp = m.groups()
+    assert lp == rp, reason  # both sides in the same unit
+    a, b = float(left), float(right)
+    return a < b if op == "<" else a > b
+
+
+@pytest.mark.parametrize("conf, share, th", [
+    (0.6151, 0.3, {"confidence_floor": 0.6155}),            # 0.62 < 0.62 with two decimals
+    (0.61549, 0.3, {"confidence_floor": 0.6155}),
+    (0.5, 0.3, {"confidence_floor": 0.7831}),
+    (0.9, 0.9712, {"article_share_high": 0.9705}),         # 97% > 97% as a whole percent
+    (0.9, 0.0402, {"article_share_low": 0.0405}),          # 4% < 4%
+    (0.9, 0.71391, {"article_share_high": 0.7139}),
+])
+def test_reasons_never_state_a_false_comparison(conf, share, th):
+    th = {"confidence_floor": 0.6, "article_share_low": 0.0, "article_share_high": 0.97, "unsure_below": 0.5, **th}
+    s = judge(PageStats("p", 50, conf, share, 0.1, 5.0), th)
+    assert s.unfamiliar and s.reasons
+    for reason in s.reasons:
+        assert _comparison_holds(reason), reason
+
+
+def test_check_table_states_true_comparisons(tmp_path):
+    model = load_model()
+    r = CliRunner().invoke(app, ["check", str(SEEDS[0]), "--json"])
+    conf = json.loads(r.stdout)["mean_confidence"]
+    model.meta["drift"] = {"confidence_floor": round(conf + 0.0003, 4), "article_share_low": 0.0,
+                           "article_share_high": 1.0, "unsure_below": 0.5}
+    model_path = tmp_path / "m.noiseclf"
+    model.save(model_path)
+    r = CliRunner().invoke(app, ["check", str(SEEDS[0]), "--model", str(model_path)])
+    assert r.exit_code == 0, r.output
+    assert "unfamiliar: mean confidence" in r.stdout
+    reason = r.stdout.split("unfamiliar: ", 1)[1].splitlines()[0]
+    assert _comparison_holds(reason), reason
+    # the summary states the threshold as it is, not rounded past it
+    assert f"mean confidence < {model.meta['drift']['confidence_floor']}" in r.stderr
+
+
+def test_a_page_too_short_to_judge_is_never_unfamiliar():
+    th = {"confidence_floor": 0.99, "article_share_low": 0.4, "article_share_high": 0.5, "unsure_below": 0.5}
+    for n in range(1, drift.MIN_JUDGED_LINES):
+        v = [Verdict(i, "x", "article", 0.3) for i in range(1, n + 1)]
+        s = judge(page_stats("p", v), th)
+        assert not s.unfamiliar and s.reasons == (), n
+    v = [Verdict(i, "x", "article", 0.3) for i in range(1, drift.MIN_JUDGED_LINES + 1)]
+    assert judge(page_stats("p", v), th).unfamiliar  # from MIN_JUDGED_LINES lines on, judged
+
+
+def test_one_line_file_is_not_called_unfamiliar_by_clean_or_check(tmp_path):
+    model = load_model()
+    model.meta["drift"] = {"confidence_floor": 0.999, "article_share_low": 0.0, "article_share_high": 1.0,
+                           "unsure_below": 0.5}
+    model_path = tmp_path / "strict.noiseclf"
+    model.save(model_path)
+    one = tmp_path / "one.txt"
+    one.write_text("Subscribe to our newsletter\n")
+    r = CliRunner().invoke(app, ["clean", str(one), "--model", str(model_path)])
+    assert r.exit_code == 0 and "unfamiliar" not in r.stderr, r.stderr
+    r = CliRunner().invoke(app, ["check", str(one), "--model", str(model_path), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["unfamiliar"] is False
+    r = CliRunner().invoke(app, ["check", str(one), "--model", str(model_path)])
+    assert "0 look unfamiliar" in r.stderr and "<- unfamiliar" not in r.stdout
+    odd = tmp_path / "table.txt"  # a long page is still judged with the same model
+    odd.write_text(ODD)
+    r = CliRunner().invoke(app, ["clean", str(odd), "--model", str(model_path)])
+    assert "unfamiliar" in r.stderr
+
+
+def test_check_never_recommends_a_file_without_lines(tmp_path):
+    empty, blank = tmp_path / "empty.txt", tmp_path / "blank.txt"
+    empty.write_text("")
+    blank.write_text("\n   \n\t\n")
+    r = CliRunner().invoke(app, ["check", str(empty), str(blank)])
+    assert r.exit_code == 0, r.output
+    assert "noiseclf label" not in r.stderr
+    assert "no non-blank lines" in r.stderr
+    r = CliRunner().invoke(app, ["check", str(empty), str(SEEDS[0])])
+    assert f"worth labelling next: noiseclf label {SEEDS[0]}" in r.stderr
+
+
+def test_rank_puts_pages_without_lines_last():
+    empty = PageStats("e", 0, 1.0, 0.0, 0.0, 0.0, site="E")
+    tiny = PageStats("t", 1, 0.9, 1.0, 0.0, 0.0, site="T")  # expected errors rounded to 0, but a real line
+    assert [s.name for s in rank([empty, tiny])] == ["t", "e"]

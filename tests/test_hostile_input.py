@@ -113,10 +113,10 @@ def test_stdin_and_file_agree(tmp_path, plain_output):
 # -- huge lines and huge pages ---------------------------------------------------
 
 class Spy:
-    """Wraps predict_pages to record what the featuriser was given."""
+    """Wraps the unbounded prediction to record what the featuriser was given."""
 
     def __init__(self, model):
-        self.model, self.real = model, model.predict_pages
+        self.model, self.real = model, model._predict_unbounded
         self.calls: list[tuple[int, int]] = []  # (rows, longest line)
 
     def __call__(self, pages, **kwargs):
@@ -138,7 +138,7 @@ def test_20mb_single_line(model, monkeypatch):
     line = " ".join(rng.choice(words, size=3_300_000))[:20_000_000]
     assert len(line) == 20_000_000
     spy = Spy(model)
-    monkeypatch.setattr(model, "predict_pages", spy)
+    monkeypatch.setattr(model, "_predict_unbounded", spy)
     out = model.clean(line + "\n", keep=["article", "nav", "related-story", "ad", "footer"])
     assert out == line + "\n"  # kept whole, unchanged, under any label
     assert spy.calls and max(longest for _, longest in spy.calls) <= bounds.MAX_FEATURE_CHARS
@@ -170,7 +170,7 @@ def _many_lines(n):
 def test_huge_page_is_classified_in_bounded_calls(model, monkeypatch, small_bounds):
     lines = _many_lines(10_000)
     spy = Spy(model)
-    monkeypatch.setattr(model, "predict_pages", spy)
+    monkeypatch.setattr(model, "_predict_unbounded", spy)
     verdicts = model.classify(lines)
     assert [v.text for v in verdicts] == lines
     assert all((v.label is None) == (not v.text.strip()) for v in verdicts)
@@ -180,8 +180,8 @@ def test_huge_page_is_classified_in_bounded_calls(model, monkeypatch, small_boun
 def test_bounds_change_nothing_within_them(model):
     """Pages inside the bounds get exactly the probabilities of a direct call."""
     pages = [Page(split_lines(decode_scrape(p.read_bytes()).text)) for p in sorted(SEED.parent.glob("*.txt"))]
-    direct = model.predict_pages(pages)
-    np.testing.assert_array_equal(bounds.bounded_predict(model.predict_pages, pages), direct)
+    direct = model._predict_unbounded(pages)
+    np.testing.assert_array_equal(bounds.bounded_predict(model._predict_unbounded, pages), direct)
 
 
 def test_windows_see_their_neighbours(model, small_bounds):
@@ -189,19 +189,19 @@ def test_windows_see_their_neighbours(model, small_bounds):
     gets the same labels as the same stretch classified alone with its margins."""
     lines = _many_lines(2_000)
     page = Page(lines)
-    got = bounds.bounded_predict(model.predict_pages, [page])
+    got = bounds.bounded_predict(model._predict_unbounded, [page])
     assert got.shape == (len(page), len(model.labels))
     # Rows 200..399 are scored in a window that also sees rows 180..419.
     sub = Page(lines[page.content[180]:page.content[419] + 1])
-    alone = model.predict_pages([sub])[20:220]
+    alone = model._predict_unbounded([sub])[20:220]
     np.testing.assert_allclose(got[200:400], alone)
 
 
 def test_many_files_are_batched_by_size(tmp_path, monkeypatch):
     """clean -o on many files keeps every output and bounds how much text one batch holds."""
-    from noiseclf.cli import clean as clean_cmd
+    from noiseclf import clean as clean_mod
 
-    monkeypatch.setattr(clean_cmd, "BATCH_CHARS", 20_000)
+    monkeypatch.setattr(clean_mod, "BATCH_CHARS", 20_000)
     paths = []
     for i in range(12):
         p = tmp_path / f"p{i}.txt"
@@ -223,3 +223,44 @@ def test_oversized_input_is_refused(tmp_path, monkeypatch):
     assert "split it" in line
     line = assert_one_line_error(run_cli("clean", input=b"x" * 1001), 1)
     assert "<stdin>" in line
+
+
+@pytest.mark.parametrize("codec, name", [("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")])
+def test_utf16_without_bom_is_refused_in_one_line_with_the_fix(tmp_path, codec, name):
+    proc = _clean(tmp_path, TEXT.encode(codec), name="nobom.txt")
+    line = assert_one_line_error(proc, 1)
+    path = tmp_path / "nobom.txt"
+    assert str(path) in line and f"{name} without a byte-order mark" in line
+    assert f"iconv -f {name} -t UTF-8 {path}" in line and proc.stdout == b""
+    proc = run_cli("clean", input=TEXT.encode(codec))
+    assert f"{name} without a byte-order mark" in assert_one_line_error(proc, 1)
+
+
+def test_a_20mb_line_beside_a_page_of_the_same_site_stays_bounded(tmp_path):
+    """Site memory goes through the same bounded prediction path: a 20 MB line cleaned with
+    another scrape of its site takes about the memory it takes alone (it took 1.8 GB and 15 s
+    when site memory bypassed the bounds)."""
+    import subprocess
+    import sys
+
+    words = TEXT.split()
+    rng = np.random.default_rng(7)
+    huge = tmp_path / "site" / "a.txt"
+    huge.parent.mkdir()
+    huge.write_text(" ".join(rng.choice(words, size=3_300_000))[:20_000_000] + "\n", encoding="utf-8")
+    other = huge.parent / "b.txt"
+    other.write_bytes(SEED.read_bytes())
+    code = ("import resource, sys; from noiseclf.cli import main; sys.argv = ['noiseclf'] + sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)")
+
+    def peak_mb(*args) -> float:
+        proc = subprocess.run([sys.executable, "-c", code, "clean", *map(str, args)], capture_output=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode()
+        return int(proc.stderr.decode().strip().splitlines()[-1]) / 1024
+
+    alone = peak_mb(huge, "-o", tmp_path / "alone")
+    together = peak_mb(huge, other, "--site", "example", "-o", tmp_path / "out")
+    assert together < 1.3 * alone + 50, f"peak memory {together:.0f} MB beside another page, {alone:.0f} MB alone"
+    assert (tmp_path / "out" / "b.txt").read_bytes() == run_cli("clean", other).stdout
+    assert (tmp_path / "out" / "a.txt").read_bytes() == (tmp_path / "alone" / "a.txt").read_bytes()

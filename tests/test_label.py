@@ -11,9 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from noiseclf.cli import app
-from noiseclf.label_ui import LabelApp, LabelSession, suggest_records
+from noiseclf.label_session import LabelSession, suggest_records
+from noiseclf.label_ui import LabelApp
 from noiseclf.labels import load_labels
-from noiseclf.model import load_model
+from noiseclf.modelfile import load_model
 from noiseclf.text import is_blank
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +167,7 @@ def test_ui_label_keys_run_same_and_undo(scrape, model, tmp_path):
             await pilot.press("q")
         return s
 
-    s = run(drive())
+    run(drive())
     saved = {r["line"]: r["label"] for r in records(labs / "page.jsonl")}
     assert saved[1] == "nav" and saved[3] == "article" and saved[5] == "article"
     assert progress(labs)["confirmed"] == [1, 3, 5]

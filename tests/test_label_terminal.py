@@ -24,13 +24,15 @@ ANSI = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x
 
 
 class Terminal:
-    """A process on a pseudo-terminal of 120x30, with its screen output collected."""
+    """A process on a pseudo-terminal (120x30 unless told), with its screen output collected."""
 
-    def __init__(self, args, cwd):
+    def __init__(self, args, cwd, term="xterm-256color", size=(120, 30)):
         self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-        env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="30")
-        env.pop("TEXTUAL", None)
+        cols, rows = size
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = dict(os.environ, TERM=term, COLUMNS=str(cols), LINES=str(rows))
+        for name in ("TEXTUAL", "COLORTERM", "NO_COLOR", "TEXTUAL_COLOR_SYSTEM"):
+            env.pop(name, None)
         self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
                                      start_new_session=True, close_fds=True)
         os.close(slave)
@@ -50,10 +52,12 @@ class Terminal:
             with self.lock:
                 self.out.extend(data)
 
-    def text(self) -> str:
+    def raw(self) -> str:
         with self.lock:
-            raw = bytes(self.out).decode("utf-8", "replace")
-        return ANSI.sub("", raw)
+            return bytes(self.out).decode("utf-8", "replace")
+
+    def text(self) -> str:
+        return ANSI.sub("", self.raw())
 
     def wait_for(self, needle: str, timeout: float = 60.0) -> None:
         end = time.monotonic() + timeout

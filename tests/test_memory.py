@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from noiseclf.cli import app
 from noiseclf.features import Page
-from noiseclf.memory import SiteContext, SiteMemory, adjust, fit_weights, load_weights
-from noiseclf.model import load_model
+from noiseclf.clean import Cleaner, Scrape
+from noiseclf.memory import SiteMemory, adjust, fit_weights, load_weights
+from noiseclf.modelfile import load_model
 
 MENU = ["Home", "World", "Business", "Sport", "Subscribe to our newsletter"]
 FOOT = ["About us", "Contact", "Privacy policy"]
@@ -101,11 +102,10 @@ def test_memory_file_round_trip_and_bad_file(tmp_path):
 
 def test_site_context_uses_the_run(tmp_path):
     model = load_model()
+    model.meta["site_memory"] = {"weights": {"article": (0.0, 0.0), "nav": (5.0, 1.0), "footer": (0.0, 0.0),
+                                             "related-story": (0.0, 0.0), "ad": (0.0, 0.0)}}
     texts = ["\n".join(page(i)) + "\n" for i in range(5)]
-    ctx = SiteContext(weights={"article": (0.0, 0.0), "nav": (5.0, 1.0), "footer": (0.0, 0.0),
-                               "related-story": (0.0, 0.0), "ad": (0.0, 0.0)})
-    ctx.observe_texts([("ex", t) for t in texts])
-    with_mem = ctx.classify_many(model, ["ex"] * 5, texts)
+    with_mem = [r.verdicts for r in Cleaner(model, verdicts=True).clean([Scrape(t, site="ex") for t in texts])]
     plain = model.classify_many(texts)
     home_with = [v for v in with_mem[0] if v.text == "Home"][0]
     home_plain = [v for v in plain[0] if v.text == "Home"][0]
@@ -120,15 +120,15 @@ def test_clean_site_memory_is_kept_between_runs(tmp_path):
         (site / f"p{i}.txt").write_text("\n".join(page(i)) + "\n")
     mem = tmp_path / "memory.json"
     runner = CliRunner()
-    r = runner.invoke(app, ["clean", str(site / "p0.txt"), str(site / "p1.txt"), "--site-memory", str(mem)])
+    r = runner.invoke(app, ["clean", str(site / "p0.txt"), str(site / "p1.txt"), "--site-memory", str(mem), "--site-per-folder"])
     assert r.exit_code == 0, r.output
     data = json.loads(mem.read_text())
     assert data["sites"]["example"]["pages_seen"] == 2
-    r = runner.invoke(app, ["clean", str(site / "p2.txt"), "--site-memory", str(mem)])
+    r = runner.invoke(app, ["clean", str(site / "p2.txt"), "--site-memory", str(mem), "--site-per-folder"])
     assert r.exit_code == 0
     assert json.loads(mem.read_text())["sites"]["example"]["pages_seen"] == 3
     # cleaning a page again does not count it twice
-    runner.invoke(app, ["clean", str(site / "p2.txt"), "--site-memory", str(mem)])
+    runner.invoke(app, ["clean", str(site / "p2.txt"), "--site-memory", str(mem), "--site-per-folder"])
     assert json.loads(mem.read_text())["sites"]["example"]["pages_seen"] == 3
     r = runner.invoke(app, ["clean", str(site / "p2.txt"), "--site-memory", str(mem), "--site", "other"])
     assert set(json.loads(mem.read_text())["sites"]) == {"example", "other"}
@@ -139,6 +139,6 @@ def test_clean_refuses_a_broken_memory_file(tmp_path):
     bad.write_text('{"format": "something else"}')
     f = tmp_path / "p.txt"
     f.write_text("\n".join(page(1)))
-    r = CliRunner().invoke(app, ["clean", str(f), "--site-memory", str(bad)])
+    r = CliRunner().invoke(app, ["clean", str(f), "--site-memory", str(bad), "--site", "example"])
     assert r.exit_code == 1 and "m.json" in r.output and "Traceback" not in r.output
     assert bad.read_text() == '{"format": "something else"}'

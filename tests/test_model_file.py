@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from noiseclf import LABELS, ModelError, load_model
-from noiseclf.model import read_meta, save_model
+from noiseclf.modelfile import read_meta, save_model
 from noiseclf.train import TrainOptions, fit
 
 from conftest import SEED_003
@@ -20,7 +20,7 @@ def test_saved_model_predicts_exactly_as_before_saving(seed_scrapes, tmp_path):
     from noiseclf.text import split_lines
 
     pages = [Page(split_lines(t)) for t in pages_text]
-    np.testing.assert_allclose(loaded.predict_pages(pages), model.predict_pages(pages), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loaded.predict(pages), model.predict(pages), rtol=1e-5, atol=1e-6)
 
 
 def test_model_file_carries_its_metadata(seed_model_path):

@@ -14,7 +14,7 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 from noiseclf import load_model  # noqa: E402
 from noiseclf.integrations.spark import DROPPED_FIELD, KEPT_FIELD, clean_dataframe, clean_udf, ship_model  # noqa: E402
-from noiseclf.model import default_model_path  # noqa: E402
+from noiseclf.modelfile import default_model_path  # noqa: E402
 
 from conftest import SEEDS  # noqa: E402
 

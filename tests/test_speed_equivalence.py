@@ -1,9 +1,10 @@
-"""The fast prediction path (noiseclf.fastpath) gives the reference path's numbers.
+"""The featuriser (noiseclf.features) gives the reference's numbers (tests/reference_features.py).
 
-The reference is LineFeaturizer + scikit-learn's HashingVectorizer and
-LogisticRegression; the fast path re-implements hashing, counting, the shape
-features and the dot product with numpy. Counts and hashes must be identical;
-probabilities equal to float32 rounding.
+The reference is scikit-learn's HashingVectorizer and LogisticRegression, a
+per-line shape function and a regular-expression normaliser; the product
+computes hashing, counting, the shape features and the dot product with numpy
+over whole batches. Counts and hashes must be identical; probabilities equal
+to float32 rounding.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
-from noiseclf import fastpath as fp
-from noiseclf.features import LAYOUT_DIM, Page, line_shape
-from noiseclf.model import _npz_bytes, load_model, save_model
-from noiseclf.text import normalize_line, split_lines
+import reference_features as ref_f
+from noiseclf.features import LAYOUT_DIM, Page
+from noiseclf.features import hashing as fp
+from noiseclf.features import shape as shape_mod
+from noiseclf.features.shape import line_shapes
+from reference_features import line_shape, normalize_line
+from noiseclf.modelfile import _npz_bytes, load_model, save_model
+from noiseclf.text import normalize_lines, split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -130,10 +135,10 @@ def test_other_ngram_ranges_identical():
 
 @pytest.mark.parametrize("per_line_max", [0, 10**9])  # whole-batch scans, and line by line
 def test_line_shapes_identical(monkeypatch, per_line_max):
-    monkeypatch.setattr(fp, "_PER_LINE_REGEX_MAX", per_line_max)
+    monkeypatch.setattr(shape_mod, "PER_LINE_REGEX_MAX", per_line_max)
     raws = content_lines(all_pages())
     raws += ["1.", "  2) item", "3.x", "x", "\u2022", "Jan", "12", "Jan 12", "a" * 3 + "B", "ABCD", "#!"]
-    got = fp.line_shapes(raws)
+    got = line_shapes(raws)
     want = np.array([line_shape(r) for r in raws])
     assert got.shape == want.shape
     bad = np.argwhere(~np.isclose(got, want, rtol=0, atol=1e-12))
@@ -170,8 +175,8 @@ def _random_model(tmp_path: Path, labels: list[str], seed: int) -> Path:
 
 
 def _check_same(model, pages):
-    fast = model.predict_pages(pages)
-    ref = model.predict_pages(pages, reference=True)
+    fast = model.predict_lines(pages)
+    ref = ref_f.predict_first_stage(model, pages)
     assert fast.shape == ref.shape
     assert np.abs(fast - ref).max() < 1e-6
     top2 = np.sort(ref, axis=1)[:, -2:] if ref.shape[1] > 1 else ref
@@ -181,14 +186,12 @@ def _check_same(model, pages):
 
 def test_shipped_model_fast_equals_reference():
     model = load_model()
-    assert model.fast is not None
     _check_same(model, all_pages())
 
 
 @pytest.mark.parametrize("labels", [["ad", "article", "footer", "nav", "related-story"], ["article", "nav"]])
 def test_random_models_fast_equals_reference(tmp_path, labels):
     model = load_model(_random_model(tmp_path, labels, seed=len(labels)))
-    assert model.fast is not None
     _check_same(model, all_pages())
 
 
@@ -196,22 +199,22 @@ def test_cache_gives_the_same_results():
     pages = all_pages()
     cached = load_model().set_cache(50)  # smaller than the number of lines: evictions happen
     plain = load_model().set_cache(0)
-    want = plain.predict_pages(pages)
+    want = plain.predict(pages)
     for _ in range(2):
-        assert np.abs(cached.predict_pages(pages) - want).max() < 1e-12
+        assert np.abs(cached.predict(pages) - want).max() < 1e-12
         for page in pages:  # one page at a time, as a crawler calls it
             if not len(page):
                 continue
-            assert np.abs(cached.predict_pages([page]) - plain.predict_pages([page])).max() < 1e-12
-    assert len(cached.fast._cache) <= 50
+            assert np.abs(cached.predict([page]) - plain.predict([page])).max() < 1e-12
+    assert len(cached.scorer._cache) <= 50
 
 
 def test_saved_and_reloaded_model_predicts_the_same(tmp_path):
     model = load_model()
     pages = seed_pages()
-    before = model.predict_pages(pages)
+    before = model.predict(pages)
     path = save_model(model, tmp_path / "copy.noiseclf")
-    assert np.abs(load_model(path).predict_pages(pages) - before).max() < 1e-12
+    assert np.abs(load_model(path).predict(pages) - before).max() < 1e-12
 
 
 def test_loading_does_not_import_scikit_learn():
@@ -226,7 +229,7 @@ def test_loading_does_not_import_scikit_learn():
 
 def test_blank_and_empty_pages():
     model = load_model()
-    assert model.predict_pages([Page([]), Page(["", "  "])]).shape == (0, len(model.labels))
+    assert model.predict([Page([]), Page(["", "  "])]).shape == (0, len(model.labels))
     pages = [Page(["", "x"]), Page([]), Page(["Hello world.", "", "  "])]
     _check_same(model, pages)
 
@@ -247,8 +250,7 @@ def test_linear_stage_matches_scikit_learn():
 
 def test_normalize_lines_identical():
     raws = content_lines(all_pages()) + ["  A\u00a0B\u2003C  ", "\uff21\uff11", "\u0663 1 \u00b2", "\u0130I", "x\x1cy"]
-    assert fp._can_normalize_fast()
-    assert fp.normalize_lines(raws) == [normalize_line(r) for r in raws]
+    assert normalize_lines(raws) == [normalize_line(r) for r in raws]
 
 
 def test_clean_counted_matches_the_verdicts():
@@ -277,3 +279,25 @@ def test_char_memo_across_calls_and_clears():
         batch = norm[start:start + 37]
         assert abs(memo.counts(batch) - ref.transform(batch)).max() == 0
     assert 0 < len(memo.ids) <= 150 + 37 * 12
+
+
+@pytest.mark.parametrize("settings", [{}, {"word_bits": 10, "char_bits": 11, "char_max_len": 7, "layout_weight": 2.0,
+                                           "word_ngrams": (1, 3), "char_ngrams": (3, 5)}])
+def test_training_features_equal_the_reference(settings):
+    """The featuriser training fits with is the one prediction uses, and both equal the reference."""
+    from noiseclf.features import Featurizer
+    from noiseclf.settings import Settings
+
+    pages = all_pages()
+    featurizer = Featurizer(Settings(**settings))
+    fitted = featurizer.fit_transform(pages)
+    again = featurizer.transform(pages)
+    want = ref_f.transform(featurizer, pages)
+    assert fitted.shape == want.shape == (sum(len(p) for p in pages), featurizer.n_features)
+    assert abs(fitted - again).max() == 0
+    assert abs(fitted - want).max() < 1e-6
+    # IDF as scikit-learn's TfidfTransformer(smooth_idf=True) computes it from the counts
+    words, _ = ref_f.hashers(featurizer.settings)
+    counts = words.transform([normalize_line(r) for r in content_lines(pages)])
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    np.testing.assert_allclose(featurizer.idf_word, np.log((1 + counts.shape[0]) / (1 + df)) + 1, rtol=1e-6)

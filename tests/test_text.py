@@ -45,3 +45,22 @@ def test_binary_and_missing_files_are_refused(tmp_path):
 def test_normalisation_folds_case_space_and_digits():
     assert normalize_line("  August 1,   2025 ") == "august 0, 0000"
     assert normalize_line("\uff28ello") == "hello"  # NFKC folds full-width letters
+
+
+@pytest.mark.parametrize("codec, name", [("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")])
+def test_utf16_without_bom_is_refused_naming_the_encoding_and_the_fix(codec, name):
+    data = "Headline\n\nBody text of the article, with a caf\u00e9.\n".encode(codec)
+    with pytest.raises(InputError) as exc:
+        decode_scrape(data, "page.txt")
+    message = str(exc.value)
+    assert "\n" not in message and message.startswith("page.txt: ")
+    assert f"{name} without a byte-order mark" in message
+    assert f"iconv -f {name} -t UTF-8 page.txt" in message
+    assert "binary" not in message
+
+
+def test_utf16_detection_leaves_utf8_with_a_few_nuls_alone():
+    decoded = decode_scrape(b"Head\x00line\nBody text.\x00\n", "x.txt")
+    assert decoded.text == "Headline\nBody text.\n" and "NUL" in decoded.warnings[0]
+    with pytest.raises(InputError, match="binary"):  # mostly NUL bytes everywhere: binary, not UTF-16
+        decode_scrape(bytes(4000) + b"ab", "x.bin")

@@ -69,7 +69,7 @@ def small_options():
 
 def train_small_model(path: Path) -> Path:
     from noiseclf.labels import load_labels
-    from noiseclf.model import save_model
+    from noiseclf.modelfile import save_model
     from noiseclf.train import fit
 
     model = fit(load_labels([LABELS_DIR]), small_options())

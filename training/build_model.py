@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from noiseclf.labels import load_labels
-from noiseclf.model import save_model
+from noiseclf.modelfile import save_model
 from noiseclf.train import TrainOptions, evaluate, fit, library_versions, training_data_summary
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,10 @@ it, so long pages do not dominate -- and prints each with ``--context`` labelled
 lines either side. The line to judge is marked with ">>". With --page, prints one
 whole page (every labelled line) for one tool.
 
-It also checks the files: every record's text must equal the .txt line it
-points to, labels must be one of the five, and line numbers must increase.
+It also checks the files, with the project's labels reader
+(``noiseclf.labels.read_labels_file``): every record's text must equal the
+.txt line it points to, labels must be one of the five, and every non-blank
+line must have exactly one record.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ import random
 import sys
 from pathlib import Path
 
-LABELS = ("article", "nav", "related-story", "ad", "footer")
+from noiseclf.labels import LABELS, read_labels_file
+from noiseclf.text import read_scrape, split_lines
+
 _SHORT = {"article": "ART", "nav": "NAV", "related-story": "REL", "ad": "AD ", "footer": "FOO"}
 
 
@@ -31,21 +35,16 @@ def read_manifest(corpus):
 
 
 def read_labelled(corpus, tool, file_id):
-    """(lines of the .txt split on "\\n", records) with a consistency check."""
-    text = Path(corpus, tool, f"{file_id}.txt").read_bytes().decode("utf-8")
-    lines = text.split("\n")
-    with open(Path(corpus, tool, f"{file_id}.jsonl"), encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
-    prev = 0
-    for r in records:
-        if r["label"] not in LABELS:
-            raise ValueError(f"{tool}/{file_id}: bad label {r['label']!r}")
-        if r["line"] <= prev or lines[r["line"] - 1] != r["text"]:
-            raise ValueError(f"{tool}/{file_id}: line {r['line']} does not match the .txt")
-        prev = r["line"]
-    expected = [i + 1 for i, line in enumerate(lines) if line.strip()]
-    if [r["line"] for r in records] != expected:
-        raise ValueError(f"{tool}/{file_id}: records do not cover exactly the non-blank lines")
+    """(lines of the .txt, records in line order), checked by the labels reader.
+
+    Raises ``noiseclf.LabelsError`` (naming file:line) when the labels do not
+    match the .txt.
+    """
+    scrape = Path(corpus, tool, f"{file_id}.txt")
+    lines = split_lines(read_scrape(scrape).text)
+    labels = read_labels_file(Path(corpus, tool, f"{file_id}.jsonl"), lines, scrape)
+    records = [{"line": i + 1, "text": line, "label": label}
+               for i, (line, label) in enumerate(zip(lines, labels)) if label is not None]
     return lines, records
 
 

@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from noiseclf.model import read_meta
+from noiseclf.modelfile import read_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import typer
 
-from ..adapt import AdaptOptions, DEFAULT_C, adapt
-from ..atomic import atomic_write_bytes
-from ..model import default_model_path, save_model
 from ._common import load, say
-from ._report import format_metrics
 
 
 def train_adapted(scrape_set, out: Path, base: Path | None, c: float | None, holdout: bool,
                   check, metrics_json: Path | None) -> None:
+    from ..adapt import AdaptOptions, DEFAULT_C, adapt  # scipy.optimize: only when adapting
+    from ..atomic import atomic_write_bytes
+    from ..modelfile import default_model_path, save_model
+    from ._report import format_metrics
+
     base_path = base if base is not None else default_model_path()
     base_model = load(base)
     n_lines = sum(len(s.labelled_lines()) for s in scrape_set)

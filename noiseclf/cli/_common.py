@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-import click
 import typer
 
 from ..errors import NoiseclfError
@@ -47,13 +46,21 @@ def one_line(message: str) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in message)
 
 
-# Exceptions the command-line framework turns into exit codes itself (typer
-# bundles its own copy of click in some versions, the real one in others).
-_PASS_THROUGH = tuple({
-    typer.Exit, typer.Abort, SystemExit,
-    next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
-    click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
-})
+def _pass_through() -> tuple:
+    """Exceptions the command-line framework turns into exit codes itself.
+
+    typer bundles its own copy of click in some versions and uses the real one
+    in others; the real one's exceptions can only be raised once it is
+    imported, so it is not imported here just to name them (start-up time).
+    """
+    classes = {
+        typer.Exit, typer.Abort, SystemExit,
+        next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+    }
+    click = sys.modules.get("click")
+    if click is not None:
+        classes |= {click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort}
+    return tuple(classes)
 
 
 def handles_errors(func: Callable) -> Callable:
@@ -73,9 +80,9 @@ def handles_errors(func: Callable) -> Callable:
             raise typer.Exit(EXIT_OK) from None
         except MemoryError:
             raise fail("out of memory; clean fewer or smaller files at a time", EXIT_INPUT) from None
-        except _PASS_THROUGH:
-            raise  # usage errors (exit 2) and deliberate exits
         except Exception as exc:  # a bug: still one line, unless asked for the details
+            if isinstance(exc, _pass_through()):
+                raise  # usage errors (exit 2) and deliberate exits
             if os.environ.get("NOISECLF_DEBUG"):
                 raise
             raise fail(
@@ -102,6 +109,6 @@ def check_output_file(path: Path | None) -> None:
 
 
 def load(model_path: Path | None):
-    from ..model import load_model
+    from ..modelfile import load_model
 
     return load_model(model_path)

@@ -34,7 +34,7 @@ def check_cli(
     Example:
       noiseclf check new-site/*.txt --top 3     # then: noiseclf label <first file>
     """
-    from ..drift import check_files, rank, thresholds_for
+    from ..drift import MIN_JUDGED_LINES, check_files, judged, rank, thresholds_for
     from ..sites import site_of_folder as site_of
 
     clf = load(model)
@@ -61,14 +61,30 @@ def check_cli(
     else:
         typer.echo(f"{'rank':>4} {'exp.wrong':>9} {'conf':>5} {'unsure':>6} {'article':>7}  file")
         for i, s in enumerate(shown, 1):
-            flag = f"  <- unfamiliar: {'; '.join(s.reasons)}" if s.unfamiliar else ""
+            if s.unfamiliar:
+                flag = f"  <- unfamiliar: {'; '.join(s.reasons)}"
+            elif s.lines == 0:
+                flag = "  (no non-blank lines)"
+            elif not judged(s):
+                flag = f"  (too short to judge: {s.lines} line{'s' if s.lines > 1 else ''})"
+            else:
+                flag = ""
             typer.echo(f"{i:>4} {s.expected_errors:>9.1f} {s.mean_confidence:>5.2f} {s.unsure_share:>6.0%} "
                        f"{s.article_share:>7.0%}  {s.name}{flag}")
         n_unf = sum(s.unfamiliar for s in stats)
+        # The thresholds as they are (rounding them could state a limit a page is on the wrong side of).
         say(f"noiseclf: {len(stats)} file(s) checked, {n_unf} look unfamiliar (thresholds: {th['source']}: "
-            f"mean confidence < {th['confidence_floor']:.2f}, article share outside "
-            f"{th['article_share_low']:.0%}-{th['article_share_high']:.0%})")
-        if ranked:
-            say(f"noiseclf: worth labelling next: noiseclf label {ranked[0].name}")
+            f"mean confidence < {th['confidence_floor']:g}, article share outside "
+            f"{_percent(th['article_share_low'])}-{_percent(th['article_share_high'])}; "
+            f"pages under {MIN_JUDGED_LINES} lines are not judged)")
+        best = next((s for s in ranked if s.lines > 0), None)  # never an empty file: nothing to label
+        if best is not None:
+            say(f"noiseclf: worth labelling next: noiseclf label {best.name}")
+        elif ranked:
+            say("noiseclf: nothing to label: the files have no non-blank lines")
     if failures:
         raise typer.Exit(EXIT_INPUT)
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.4g}%"

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from ..errors import InputError, OutputError
+from ..errors import InputError, OutputError, UsageError
 from ..labels import LABELS
-from ..atomic import atomic_write_bytes
-from ..model import Verdict, render_kept
-from ..text import read_scrape, read_stdin
 from . import app
-from ._clean_extras import CleanExtras
-from ._common import EXIT_INPUT, handles_errors, load, one_line, say, warn, write_out
+from ._common import EXIT_INPUT, EXIT_USAGE, handles_errors, load, one_line, say, warn, write_out
 
 
 class Format(str, Enum):
@@ -24,13 +21,14 @@ class Format(str, Enum):
     jsonl = "jsonl"
 
 
-def _render(verdicts: list[Verdict], fmt: Format, keep: set[str], name: str | None) -> str:
+def _render(result, fmt: Format, name: str | None) -> str:
+    """What the CLI writes for a cleaned page: its kept text, or every line as JSON."""
     if fmt is Format.text:
-        return render_kept(verdicts, keep)
+        return result.text
     rows = []
-    for v in verdicts:
+    for v in result.verdicts:
         rec = v.as_record()
-        rec["keep"] = v.label in keep
+        rec["keep"] = bool(v.keep)
         if name is not None:
             rec = {"file": name, **rec}
         rows.append(json.dumps(rec, ensure_ascii=False))
@@ -41,15 +39,16 @@ def _output_name(path: Path, fmt: Format) -> str:
     return path.name if fmt is Format.text else path.stem + ".jsonl"
 
 
-BATCH = 64  # pages classified per call: amortises the model's per-call cost
-BATCH_CHARS = 32_000_000  # ... unless they are large: then fewer, to bound memory
+MAX_NAMED = 10  # unfamiliar scrapes named in the warning at the end of a run
+STDIN = Path("-")
 
 
 @app.command("clean")
 @handles_errors
 def clean_cli(
     paths: Optional[List[Path]] = typer.Argument(
-        None, help="Scrape files (plain text). None: read stdin, write stdout.", show_default=False
+        None, help="Scrape files (plain text); - is stdin. None: read stdin (when it is not a terminal).",
+        show_default=False,
     ),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
     output_dir: Optional[Path] = typer.Option(
@@ -59,7 +58,7 @@ def clean_cli(
     ),
     keep: Optional[List[str]] = typer.Option(
         None, "--keep", "-k",
-        help=f"Label to keep; repeat for several (default: article). One of: {', '.join(LABELS)}.",
+        help=f"Label(s) to keep: repeat, or separate with commas (default: article). Of: {', '.join(LABELS)}.",
     ),
     fmt: Format = typer.Option(
         Format.text, "--format", "-f",
@@ -75,38 +74,59 @@ def clean_cli(
     output: Optional[Path] = typer.Option(
         None, "--output", help="With --corpus: the cleaned corpus file (.jsonl or .parquet)."),
     text_field: str = typer.Option("text", "--text-field", help="With --corpus: the field holding the text."),
+    url_field: str = typer.Option(
+        "url", "--url-field", help="With --corpus: the field holding a record's URL, whose host is its site."),
     num_proc: int = typer.Option(1, "--num-proc", min=1, help="With --corpus: worker processes."),
+    site: Optional[str] = typer.Option(
+        None, "--site",
+        help="All the scrapes are pages of this site: lines recurring across them are menus and footers.",
+    ),
+    site_per_folder: bool = typer.Option(
+        False, "--site-per-folder", help="Each folder of scrapes is one site (see --site).", show_default=False),
     site_memory: Optional[Path] = typer.Option(
         None, "--site-memory",
         help="JSON file remembering, per site, how often each line recurs across its pages "
-        "(read, then updated atomically). Lines on many pages of a site are menus and footers.",
+        "(read, then updated atomically). Needs --site or --site-per-folder.",
     ),
-    site: Optional[str] = typer.Option(
-        None, "--site", help="Site of all the scrapes, for recurrence (default: each scrape's folder name)."),
 ) -> None:
     """Clean scrapes: keep the article lines, unchanged and in order.
 
     \b
     Examples:
       noiseclf clean page.txt                      # cleaned text on stdout
-      cat page.txt | noiseclf clean                # stdin to stdout
+      cat page.txt | noiseclf clean -              # stdin to stdout
       noiseclf clean scrapes/*.txt -o cleaned/     # many files, one process
       noiseclf clean page.txt --format jsonl       # every line, labelled
+      noiseclf clean site/*.txt --site example.com -o out/   # pages of one site
       noiseclf clean --corpus pages.jsonl --output clean.jsonl --num-proc 2
     """
-    keep_set = set(keep or ["article"])
-    unknown = keep_set - set(LABELS)
-    if unknown:
-        raise typer.BadParameter(
-            f"unknown label {', '.join(sorted(unknown))}; use one of {', '.join(LABELS)}", param_hint="--keep"
-        )
-    if corpus is not None and (site_memory is not None or site is not None):
-        raise typer.BadParameter("--site-memory and --site work on scrape files, not with --corpus",
-                                 param_hint="--site-memory")
+    from ..model import check_keep
+
+    try:
+        keep_set = check_keep(keep or None)
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--keep") from None
+    if site is not None and site_per_folder:
+        raise typer.BadParameter("give --site NAME or --site-per-folder, not both", param_hint="--site")
+    if corpus is not None and (site_memory is not None or site is not None or site_per_folder):
+        raise typer.BadParameter("--site, --site-per-folder and --site-memory work on scrape files; a corpus "
+                                 "record's site is the host of its url field", param_hint="--site-memory")
+    if site_memory is not None and site is None and not site_per_folder:
+        raise typer.BadParameter("--site-memory needs to know which site the scrapes belong to: "
+                                 "add --site NAME or --site-per-folder", param_hint="--site-memory")
     if corpus is not None or output is not None:
-        _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc)
+        _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field)
         return
-    if output_dir is not None and not paths:
+    paths = list(paths or [])
+    if not paths:
+        if sys.stdin.isatty():
+            say("noiseclf: clean reads scrape files, or stdin when it is piped: "
+                "`noiseclf clean page.txt` or `cat page.txt | noiseclf clean -` (see --help)")
+            raise typer.Exit(EXIT_USAGE)
+        paths = [STDIN]
+    if paths.count(STDIN) > 1:
+        raise typer.BadParameter("- (stdin) can be given once", param_hint="PATHS")
+    if output_dir is not None and STDIN in paths:
         raise typer.BadParameter("--output-dir needs input files; stdin is cleaned to stdout", param_hint="--output-dir")
     if output_dir is not None:
         if output_dir.exists() and not output_dir.is_dir():
@@ -116,64 +136,61 @@ def clean_cli(
         except OSError as exc:
             raise OutputError(f"{output_dir}: cannot create the folder ({exc.strerror}); pick another --output-dir") from None
 
-    clf = load(model)
-    extras = CleanExtras(clf, paths, site_memory, site)  # site memory and drift alert
+    from ..atomic import atomic_write_bytes
+    from ..clean import Cleaner
+    from ..sites import site_of_folder
 
-    if not paths:
-        decoded = read_stdin()
-        for w in decoded.warnings:
-            warn(w)
-        verdicts = extras.classify([(None, decoded.text)])[0]
-        write_out(_render(verdicts, fmt, keep_set, None))
-        extras.finish()
-        return
-
+    cleaner = Cleaner(load(model), keep_set, site_memory=site_memory, verdicts=fmt is Format.jsonl)
     failures = 0
     names_seen: dict[str, Path] = {}
-    batch: list[tuple[Path, str]] = []
-    batch_chars = 0
+    named = output_dir is None  # jsonl rows on stdout say which file they are from
 
-    def flush() -> None:
-        results = extras.classify(batch)
-        for (path, _), verdicts in zip(batch, results):
-            rendered = _render(verdicts, fmt, keep_set, None if output_dir else str(path))
-            if output_dir is not None:
-                atomic_write_bytes(output_dir / _output_name(path, fmt), rendered.encode("utf-8"))
-            else:
-                write_out(rendered)
+    def scrapes():
+        nonlocal failures
+        from ..clean import Scrape
+        from ..text import read_scrape, read_stdin
 
-    for path in paths:
-        try:
-            decoded = read_scrape(path)
-        except InputError as exc:
-            say(f"noiseclf: {one_line(str(exc))}")
-            failures += 1
-            continue
-        for w in decoded.warnings:
-            warn(w)
-        if output_dir is not None:
-            out_name = _output_name(path, fmt)
-            if out_name in names_seen:
-                say(f"noiseclf: {one_line(str(path))}: same file name as {names_seen[out_name]}; "
-                    "its output would overwrite that one, so it was skipped (clean them into separate folders)")
+        for path in paths:
+            try:
+                decoded = read_stdin() if path == STDIN else read_scrape(path)
+            except InputError as exc:
+                say(f"noiseclf: {one_line(str(exc))}")
                 failures += 1
                 continue
-            names_seen[out_name] = path
-        batch.append((path, decoded.text))
-        batch_chars += len(decoded.text)
-        if len(batch) >= BATCH or batch_chars >= BATCH_CHARS:  # bounded memory per batch
-            flush()
-            batch, batch_chars = [], 0
-    if batch:
-        flush()
-    extras.finish()
+            for w in decoded.warnings:
+                warn(w)
+            if output_dir is not None:
+                out_name = _output_name(path, fmt)
+                if out_name in names_seen:
+                    say(f"noiseclf: {one_line(str(path))}: same file name as {names_seen[out_name]}; "
+                        "its output would overwrite that one, so it was skipped (clean them into separate folders)")
+                    failures += 1
+                    continue
+                names_seen[out_name] = path
+            page_site = site if site is not None else (site_of_folder(path) if site_per_folder and path != STDIN else None)
+            yield Scrape(decoded.text, name=str(path) if path != STDIN else None, site=page_site)
+
+    for result in cleaner.clean(scrapes()):
+        rendered = _render(result, fmt, result.name if named else None)
+        if output_dir is not None:
+            atomic_write_bytes(output_dir / _output_name(Path(result.name), fmt), rendered.encode("utf-8"))
+        else:
+            write_out(rendered)
+    unfamiliar = cleaner.finish()
+    if unfamiliar:
+        th = cleaner.thresholds
+        names = ", ".join(unfamiliar[:MAX_NAMED])
+        more = f" and {len(unfamiliar) - MAX_NAMED} more" if len(unfamiliar) > MAX_NAMED else ""
+        warn(f"{len(unfamiliar)} of {cleaner.checked} scrape(s) look unfamiliar to the model "
+             f"(mean confidence below {th['confidence_floor']:.2f} or an unusual share of article "
+             f"lines): {names}{more}; see `noiseclf check`, and label one with `noiseclf label`")
     if failures:
         if len(paths) > 1:
             say(f"noiseclf: {failures} of {len(paths)} files could not be cleaned (see above)")
         raise typer.Exit(EXIT_INPUT)
 
 
-def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc) -> None:
+def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field) -> None:
     """The --corpus mode (noiseclf.corpus does the work)."""
     from ..corpus import clean_corpus
 
@@ -185,6 +202,6 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
         raise typer.BadParameter("--corpus cleans one corpus; give no scrape files or --output-dir with it",
                                  param_hint="--corpus")
     stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
-                         num_proc=num_proc, model_path=model)
+                         num_proc=num_proc, model_path=model, url_field=url_field)
     say(f"noiseclf: {stats.records} records cleaned into {output}: "
         f"{stats.kept_lines} lines kept, {stats.dropped_lines} dropped")

@@ -8,11 +8,8 @@ from typing import List, Optional
 
 import typer
 
-from ..labels import load_labels
-from ..train import evaluate
 from . import app
 from ._common import handles_errors, load
-from ._report import format_metrics
 
 
 @app.command("evaluate")
@@ -29,6 +26,10 @@ def evaluate_cli(
     Example:
       noiseclf evaluate --labels labels/ --model my.noiseclf
     """
+    from ..labels import load_labels
+    from ..train import evaluate  # scikit-learn: only when evaluating
+    from ._report import format_metrics
+
     scrape_set = load_labels(labels, scrapes)
     m = evaluate(load(model), scrape_set)
     if as_json:

@@ -48,8 +48,8 @@ def label_cli(
       noiseclf label new-site/page1.txt                 # then: noiseclf train --out my.noiseclf
       noiseclf label page.txt --suggest > labels/page.jsonl
     """
-    from ..label_ui import LabelApp, LabelSession, suggest_records
-    from ..model import default_model_path
+    from ..label_session import LabelSession, label_command, suggest_records, train_command
+    from ..modelfile import default_model_path
 
     clf = load(model)
     if suggest:
@@ -60,8 +60,10 @@ def label_cli(
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise fail("the labeller needs a terminal; use --suggest to get pre-labelled records "
                    "to edit in any editor")
+    from ..label_ui import LabelApp
+
     model_name = str(model) if model is not None else default_model_path().name
-    for path in paths:
+    for i, path in enumerate(paths):
         session = LabelSession(path, clf, labels_dir, model_name=model_name)
         for w in session.warnings:
             warn(w)
@@ -69,9 +71,14 @@ def label_cli(
         ui.run()
         say(f"noiseclf: {path}: {len(session.confirmed)}/{len(session.content)} lines confirmed, "
             f"saved in {session.labels_path}")
-        if session.remaining:
-            say(f"noiseclf: {session.remaining} line(s) still carry the model's suggestion; "
-                f"run `noiseclf label {path}` again to go on")
+        # Ctrl-C stops before the scrapes not yet opened: the hint goes on with them too.
+        rest = [path] if session.remaining else []
+        if ui.stopped:
+            rest += list(paths[i + 1:])
+        if rest:
+            if session.remaining:
+                say(f"noiseclf: {session.remaining} line(s) still carry the model's suggestion")
+            say(f"noiseclf: run `{label_command(rest, labels_dir, model)}` again to go on")
         if ui.stopped:
             break
-    say(f"noiseclf: to teach the model: noiseclf train --labels {labels_dir} --out my.noiseclf")
+    say(f"noiseclf: to teach the model: {train_command(labels_dir)}")

@@ -8,13 +8,9 @@ from typing import List, Optional
 
 import typer
 
-from ..labels import load_labels
-from ..atomic import atomic_write_bytes
-from ..model import save_model
-from ..train import TrainOptions, train
+from ..settings import Settings
 from . import app
 from ._common import check_output_file, handles_errors, say
-from ._report import format_metrics
 
 
 @app.command("train")
@@ -28,7 +24,7 @@ def train_cli(
     out: Path = typer.Option(..., "--out", help="Where to write the model file (written atomically)."),
     scrapes: List[Path] = typer.Option([], "--scrapes", help="Folder holding the scrapes (repeatable)."),
     cv: bool = typer.Option(True, "--cv/--no-cv", help="Cross-validate leaving one scrape (site) out first."),
-    c: float = typer.Option(TrainOptions.C, "--C", help="Inverse regularisation strength of the logistic regression."),
+    c: float = typer.Option(Settings.C, "--C", help="Inverse regularisation strength of the logistic regression."),
     metrics_json: Optional[Path] = typer.Option(None, "--metrics-json", help="Also write the metrics as JSON here."),
     base: Optional[Path] = typer.Option(
         None, "--base", help="Model to extend with the new labels (default: the shipped model)."),
@@ -59,6 +55,12 @@ def train_cli(
       noiseclf clean page.txt --model my.noiseclf
       noiseclf train --labels labels/ --out big.noiseclf --from-scratch
     """
+    from ..atomic import atomic_write_bytes
+    from ..labels import load_labels
+    from ..modelfile import save_model
+    from ..train import TrainOptions, train  # scikit-learn: only when training
+    from ._report import format_metrics
+
     check_output_file(out)  # before the work, not after it
     check_output_file(metrics_json)
     scrape_set = load_labels(labels, scrapes)

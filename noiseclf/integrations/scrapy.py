@@ -9,10 +9,13 @@ Enable it in the project's ``settings.py``::
     NOISECLF_KEEP = ["article"]        # labels to keep
     NOISECLF_COUNTS = False            # also set noiseclf_kept_lines / noiseclf_dropped_lines
     NOISECLF_CACHE_LINES = 20000       # lines whose features are remembered (menus repeat)
+    NOISECLF_URL_FIELD = "url"         # the item field with the page's URL: its host is the site
 
 The model is loaded once, when the spider opens. Items without the field (or
 with ``None``) pass through unchanged. Counts go to the crawl stats
 (``noiseclf/items``, ``noiseclf/lines_kept``, ``noiseclf/lines_dropped``).
+Pages whose items carry a URL are cleaned with site memory: lines that recur
+on the site's other pages of the crawl lean towards menu and footer.
 Works with dicts, ``scrapy.Item``, dataclass and attrs items (via itemadapter).
 """
 
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..errors import NoiseclfError
-from ..labels import LABELS
-from ..model import DEFAULT_CACHE_LINES, Model, load_model
+from ..clean import Cleaner, Scrape
+from ..errors import NoiseclfError, UsageError
+from ..model import DEFAULT_CACHE_LINES, Model, check_keep
+from ..modelfile import load_model
 
 KEPT_FIELD = "noiseclf_kept_lines"
 DROPPED_FIELD = "noiseclf_dropped_lines"
@@ -38,12 +42,14 @@ class NoiseclfPipeline:
         counts: bool = False,
         cache_lines: int = DEFAULT_CACHE_LINES,
         stats: Any = None,
+        url_field: str | None = "url",
     ):
-        keep = [k.strip() for k in keep if k.strip()]
-        unknown = sorted(set(keep) - set(LABELS))
-        if unknown or not keep:
-            raise ValueError(f"NOISECLF_KEEP: unknown label(s) {', '.join(unknown) or '(none given)'}; "
-                             f"use some of {', '.join(LABELS)}")
+        try:
+            keep = check_keep(keep)
+        except UsageError as exc:
+            raise UsageError(f"NOISECLF_KEEP: {exc}") from None
+        self.url_field = url_field
+        self.cleaner: Cleaner | None = None
         self.field = field
         self.output_field = output_field or field
         self.model_path = model or None
@@ -64,6 +70,7 @@ class NoiseclfPipeline:
             counts=s.getbool("NOISECLF_COUNTS", False),
             cache_lines=s.getint("NOISECLF_CACHE_LINES", DEFAULT_CACHE_LINES),
             stats=crawler.stats,
+            url_field=s.get("NOISECLF_URL_FIELD", "url"),
         )
 
     def open_spider(self, spider=None) -> None:
@@ -72,6 +79,8 @@ class NoiseclfPipeline:
                 self.model = load_model(self.model_path).set_cache(self.cache_lines)
             except NoiseclfError as exc:  # name the setting to change
                 raise NoiseclfError(f"NOISECLF_MODEL: {exc}") from None
+        if self.cleaner is None:
+            self.cleaner = Cleaner(self.model, self.keep, drift=False)
 
     def process_item(self, item: Any, spider=None) -> Any:
         from itemadapter import ItemAdapter
@@ -84,7 +93,9 @@ class NoiseclfPipeline:
             return item
         if isinstance(text, (list, tuple)):  # e.g. response.css("p::text").getall()
             text = "\n".join(str(t) for t in text)
-        (cleaned,), (kept,), (dropped,) = self.model.clean_counted([text], self.keep)  # bytes decoded like a scrape file
+        url = adapter.get(self.url_field) if self.url_field and self.url_field in adapter.field_names() else None
+        (page,) = self.cleaner.clean_batch([Scrape(text, url=url if isinstance(url, str) else None)])
+        cleaned, kept, dropped = page.text, page.kept, page.dropped  # bytes decoded like a scrape file
         try:
             adapter[self.output_field] = cleaned
             if self.counts:

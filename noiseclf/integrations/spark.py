@@ -43,7 +43,7 @@ def executor_model(model: str | None = None):
     """The model for this process, loaded on first use and then kept."""
     key = model or ""
     if key not in _MODELS:
-        from ..model import load_model
+        from ..modelfile import load_model
 
         _MODELS[key] = load_model(_resolve(model))
     return _MODELS[key]
@@ -51,7 +51,7 @@ def executor_model(model: str | None = None):
 
 def ship_model(spark, path: str | os.PathLike) -> str:
     """Send a model file to every executor (``addFile``); pass the result as ``model=``."""
-    from ..model import read_meta
+    from ..modelfile import read_meta
 
     path = os.path.abspath(os.fspath(path))
     read_meta(path)  # refuse a missing or broken file here, on the driver, with a clear message
@@ -60,17 +60,18 @@ def ship_model(spark, path: str | os.PathLike) -> str:
 
 
 def clean_dataframe(df, text_col: str = "text", output_col: str | None = None, model: str | None = None,
-                    keep: Iterable[str] = ("article",), counts: bool = True):
+                    keep: Iterable[str] = ("article",), counts: bool = True, url_col: str | None = "url"):
     """``df`` with ``output_col`` (default: ``text_col`` itself) holding the cleaned
-    text and, with ``counts``, the numbers of kept and dropped non-blank lines."""
+    text and, with ``counts``, the numbers of kept and dropped non-blank lines.
+    Where ``url_col`` is a column, each row's site is its URL's host (site memory
+    among the rows of a batch)."""
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-    from ..labels import LABELS
+    from ..model import check_keep
 
-    keep = sorted(set(keep))
-    unknown = sorted(set(keep) - set(LABELS))
-    if unknown or not keep:
-        raise ValueError(f"keep: unknown label(s) {', '.join(unknown) or '(none)'}; use some of {', '.join(LABELS)}")
+    keep = sorted(check_keep(keep))
+    if url_col is not None and url_col not in df.columns:
+        url_col = None
     if text_col not in df.columns:
         raise ValueError(f"the DataFrame has no column {text_col!r} (columns: {', '.join(df.columns)}); "
                          "pass the text column as text_col")
@@ -94,7 +95,8 @@ def clean_dataframe(df, text_col: str = "text", output_col: str | None = None, m
         m = executor_model(model)
         for pdf in batches:
             texts = [t if isinstance(t, str) else None for t in pdf[text_col].tolist()]
-            cleaned, kept, dropped = clean_texts(m, texts, keep)
+            urls = pdf[url_col].tolist() if url_col is not None else None
+            cleaned, kept, dropped = clean_texts(m, texts, keep, urls)
             pdf[output_col] = cleaned
             if counts:
                 pdf[KEPT_FIELD] = kept
@@ -108,7 +110,9 @@ def clean_udf(model: str | None = None, keep: Iterable[str] = ("article",)):
     """A pandas UDF ``text -> cleaned text`` for ``select``/``withColumn``."""
     from pyspark.sql.functions import pandas_udf
 
-    keep = sorted(set(keep))
+    from ..model import check_keep
+
+    keep = sorted(check_keep(keep))
 
     @pandas_udf("string")
     def noiseclf_clean(texts):

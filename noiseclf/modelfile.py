@@ -1,0 +1,290 @@
+"""The model file: a zip archive of two members, nothing executable.
+
+* ``meta.json``: format version, label set, every setting (:class:`noiseclf.settings.Settings`),
+  the library versions it was trained with, the training-data hash, metrics,
+  and a self-check (fixed lines and the probabilities the model gave them);
+* ``arrays.npz``: the learned numbers (IDF weights, layout scaling,
+  coefficients), read with ``allow_pickle=False``.
+
+Loading checks the metadata first (:mod:`noiseclf.compat`: versions,
+migrations, settings), verifies the arrays against the SHA-256 recorded in it,
+checks their headers and shapes before reading them, rebuilds the model from
+plain numbers and recomputes the self-check. A model never depends on the
+pickle layout of a library version, and a crafted file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import platform
+import zipfile
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import compat
+from .atomic import atomic_write_bytes
+from .compat import FORMAT_NAME, FORMAT_VERSION
+from .context import context_dim
+from .errors import ModelError, OutputError
+from .features import LAYOUT_DIM, Featurizer, Page
+from .labels import LABELS
+from .model import LinearStage, Model
+from .settings import Settings, feature_defaults
+
+DEFAULT_MODEL_NAME = "default.noiseclf"
+
+
+def library_versions() -> dict[str, str]:
+    """The versions a model records (informative: the arrays are plain numbers)."""
+    import scipy
+
+    from . import __version__
+
+    versions = {"noiseclf": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+                "python": platform.python_version()}
+    try:
+        import sklearn  # it fitted the weights; prediction does not need it
+
+        versions["scikit-learn"] = sklearn.__version__
+    except ImportError:
+        pass
+    return dict(sorted(versions.items()))
+
+
+def _arrays(model: Model) -> dict[str, np.ndarray]:
+    extra = {}
+    if model.context is not None:
+        extra = {"context_coef": np.asarray(model.context.coef_, dtype=np.float64),
+                 "context_intercept": np.asarray(model.context.intercept_, dtype=np.float64)}
+    return extra | model.featurizer.arrays() | {
+        "coef": np.asarray(model.classifier.coef_, dtype=np.float32),
+        "intercept": np.asarray(model.classifier.intercept_, dtype=np.float64),
+    }
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def save_model(model: Model, path: str | Path) -> Path:
+    """Write the model atomically: the old file stays intact until the new one is complete."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; give a file name such as {path}/model.noiseclf")
+    blob = _npz_bytes(_arrays(model))
+    meta = dict(model.meta)
+    meta.update(
+        {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "labels": list(model.labels),
+            "featurizer": model.settings.features(),
+            "classifier": {"type": "LogisticRegression", "n_features": int(model.classifier.coef_.shape[1])},
+            "context": None if model.context is None else {
+                "type": "LogisticRegression", "n_features": int(model.context.coef_.shape[1])},
+            "arrays_sha256": hashlib.sha256(blob).hexdigest(),
+            # What the saved numbers give on fixed lines: loading recomputes it.
+            "selfcheck": compat.selfcheck_record(model.predict([Page(list(compat.SELFCHECK_LINES))])),
+        }
+    )
+    meta.setdefault("versions", library_versions())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        info = zipfile.ZipInfo("meta.json", date_time=(2020, 1, 1, 0, 0, 0))
+        zf.writestr(info, json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False))
+        info = zipfile.ZipInfo("arrays.npz", date_time=(2020, 1, 1, 0, 0, 0))
+        zf.writestr(info, blob)
+    model.meta = meta
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def default_model_path() -> Path:
+    """The shipped model: installed as package data, or in a source checkout's models/."""
+    try:
+        installed = Path(str(resources.files("noiseclf.models").joinpath(DEFAULT_MODEL_NAME)))
+        if installed.is_file():
+            return installed
+    except ModuleNotFoundError:
+        pass
+    checkout = Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
+    if checkout.is_file():
+        return checkout
+    raise ModelError(
+        "the shipped model is not installed with this copy of noiseclf; "
+        "reinstall it (pip install .) or pass --model PATH"
+    )
+
+
+def read_meta(path: str | Path) -> dict:
+    """Read and check a model file's metadata without loading its arrays."""
+    meta, _ = _open_model(Path(path), arrays=False)
+    return meta
+
+
+_HINT = "pass a model written by `noiseclf train`"
+
+
+def _sniff(head: bytes) -> str:
+    """Say what a file that is not a model looks like, without parsing it."""
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "it is a Python pickle, which can run code when loaded; noiseclf never loads pickles"
+    if head[:2] in (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda") or head[:2] == b"ZF":
+        return "it looks like a compressed joblib/pickle file; noiseclf never loads pickles"
+    return "it is not a noiseclf model archive"
+
+
+def _open_model(path: Path, arrays: bool = True) -> tuple[dict, bytes | None]:
+    """Read and check the metadata (and the raw arrays member) of a model file.
+
+    Nothing in the file is executed or unpickled: the archive is read as a
+    zip, ``meta.json`` as JSON (size-capped), ``arrays.npz`` as bytes checked
+    against the SHA-256 in the metadata.
+    """
+    if not path.exists():
+        raise ModelError(f"{path}: no such model file; {_HINT}, or omit --model to use the shipped one")
+    if path.is_dir():
+        raise ModelError(f"{path}: is a directory, not a model file; {_HINT}")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot be read ({exc.strerror}); check the path and permissions") from None
+    if not is_zip:
+        raise ModelError(f"{path}: not a noiseclf model file ({_sniff(head)}); refused without loading it; {_HINT}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if not {"meta.json", "arrays.npz"} <= names:
+                raise ModelError(f"{path}: not a noiseclf model file (no meta.json and arrays.npz inside); refused; {_HINT}")
+            if zf.getinfo("meta.json").file_size > compat.MAX_META_BYTES:
+                raise ModelError(f"{path}: the model's meta.json is implausibly large; refused; {_HINT}")
+            meta = json.loads(zf.read("meta.json").decode("utf-8"))
+            blob = None
+            if arrays:
+                meta = _check_meta(path, meta)
+                limit = _arrays_limit(meta)
+                if zf.getinfo("arrays.npz").file_size > limit:
+                    raise ModelError(
+                        f"{path}: the model's arrays are larger than its feature settings allow; "
+                        f"the file is damaged or altered: {compat.RETRAIN}"
+                    )
+                blob = zf.read("arrays.npz")
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError,
+            UnicodeDecodeError, ValueError, RecursionError, RuntimeError) as exc:
+        raise ModelError(f"{path}: the model file is corrupt ({type(exc).__name__}); download it again or {compat.RETRAIN}") from None
+    if blob is None:
+        meta = _check_meta(path, meta)
+    elif hashlib.sha256(blob).hexdigest() != meta.get("arrays_sha256"):
+        raise ModelError(
+            f"{path}: the model's arrays do not match the checksum in its metadata (corrupt or "
+            f"altered file); download it again or {compat.RETRAIN}"
+        )
+    return meta, blob
+
+
+def _check_meta(path: Path, meta: object) -> dict:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ModelError(f"{path}: not a noiseclf model file (unknown format); {_HINT}")
+    meta = compat.migrate(path, meta)
+    compat.check_labels(path, meta, LABELS)
+    compat.featurizer_params(path, meta, feature_defaults())
+    if meta.get("context") is not None and not isinstance(meta.get("context"), dict):
+        raise ModelError(f"{path}: the model's context settings {meta.get('context')!r:.60} are not readable: {compat.RETRAIN}")
+    return meta
+
+
+def _expected_shapes(params: dict, labels: Sequence[str], context: bool) -> dict[str, tuple[int, ...]]:
+    n_word, n_char = 2 ** params["word_bits"], 2 ** params["char_bits"]
+    rows = 1 if len(labels) == 2 else len(labels)  # a binary logistic regression has one row
+    shapes = {
+        "idf_word": (n_word,), "idf_char": (n_char,), "layout_mean": (LAYOUT_DIM,),
+        "layout_scale": (LAYOUT_DIM,), "coef": (rows, n_word + n_char + LAYOUT_DIM),
+        "intercept": (rows,),
+    }
+    if context:
+        shapes["context_coef"] = (rows, context_dim(len(labels)))
+        shapes["context_intercept"] = (rows,)
+    return shapes
+
+
+def _arrays_limit(meta: dict) -> int:
+    params = compat.featurizer_params("", meta, feature_defaults())
+    shapes = _expected_shapes(params, meta["labels"], bool(meta.get("context")))
+    return sum(8 * int(np.prod(s)) + 4096 for s in shapes.values()) + 65536
+
+
+def _read_npz(path: Path, blob: bytes, expected: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Read the expected arrays from the npz bytes: headers checked first, never a pickle."""
+    from numpy.lib import format as npy
+
+    out: dict[str, np.ndarray] = {}
+    bad = f"{path}: the model's arrays cannot be read"
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+            names = set(zf.namelist())
+            for name, shape in expected.items():
+                member = name + ".npy"
+                if member not in names:
+                    continue  # reported by check_arrays
+                with zf.open(member) as fh:
+                    version = npy.read_magic(fh)
+                    if version == (1, 0):
+                        got_shape, _, dtype = npy.read_array_header_1_0(fh)
+                    elif version == (2, 0):
+                        got_shape, _, dtype = npy.read_array_header_2_0(fh)
+                    else:
+                        raise ModelError(f"{bad} (array {name} uses .npy version {version}): {compat.RETRAIN}")
+                if dtype.hasobject or dtype.kind != "f":
+                    raise ModelError(
+                        f"{path}: array {name} holds {dtype} values, not plain numbers (refused without "
+                        f"loading it; the file is damaged or altered): {compat.RETRAIN}"
+                    )
+                if tuple(got_shape) != shape:
+                    raise ModelError(
+                        f"{path}: array {name} has shape {tuple(got_shape)}, the model's feature settings "
+                        f"need {shape} (the arrays do not belong to these settings): {compat.RETRAIN}"
+                    )
+                with zf.open(member) as fh:
+                    out[name] = npy.read_array(fh, allow_pickle=False)
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError, TypeError,
+            SyntaxError, MemoryError, RuntimeError) as exc:
+        raise ModelError(f"{bad} ({type(exc).__name__}); download it again or {compat.RETRAIN}") from None
+    return out
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load a model file (the shipped model when ``path`` is None).
+
+    Raises :class:`ModelError` for anything that is not a model this noiseclf
+    can use exactly as it was trained: never runs code from the file. Loading
+    does not import scikit-learn: predictions go through :mod:`noiseclf.fastpath`.
+    """
+    path = Path(path) if path is not None else default_model_path()
+    meta, blob = _open_model(path)
+    params = compat.featurizer_params(path, meta, feature_defaults())
+    labels = meta["labels"]
+    expected = _expected_shapes(params, labels, bool(meta.get("context")))
+    arr = _read_npz(path, blob, expected)
+    compat.check_arrays(path, arr, expected)
+    settings = Settings.from_features(params)
+    context = None
+    if meta.get("context"):
+        context = LinearStage(labels, arr["context_coef"], arr["context_intercept"])
+    model = Model(Featurizer(settings, arr), LinearStage(labels, arr["coef"], arr["intercept"]), meta,
+                  context=context, path=path)
+    check_lines = compat.selfcheck_lines(path, meta)
+    if check_lines is not None:
+        compat.verify_selfcheck(path, meta, model.predict([Page(check_lines)]))
+    return model

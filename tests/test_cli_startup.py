@@ -1,0 +1,55 @@
+"""Start-up: a command imports only what it uses (scikit-learn etc. only where needed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("sklearn", "datasets", "textual", "scipy.optimize", "noiseclf.train", "noiseclf.adapt",
+         "noiseclf.label_ui", "pandas", "pyarrow")
+
+
+def _imported_after(code: str) -> set[str]:
+    probe = (f"import sys\n{code}\n"
+             f"import json; print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_loading_the_command_line_imports_nothing_heavy():
+    assert _imported_after("import noiseclf.cli") == set()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["check", "--help"], ["train", "--help"],
+                                  ["evaluate", "--help"], ["label", "--help"], ["inspect", "--help"]])
+def test_help_and_version_import_nothing_heavy(args):
+    code = ("import sys\nfrom noiseclf.cli import app\n"
+            f"try:\n    app({args!r})\nexcept SystemExit:\n    pass")
+    assert _imported_after(code) == set()
+
+
+def test_clean_inspect_and_check_import_nothing_heavy():
+    seed = ROOT / "seeds" / "003_961445eb337fe995.txt"
+    for cmd in (["clean", str(seed)], ["inspect", str(seed)], ["check", str(seed)]):
+        code = ("from noiseclf.cli import app\n"
+                f"try:\n    app({cmd!r})\nexcept SystemExit:\n    pass")
+        assert _imported_after(code) == set(), cmd
+
+
+def test_train_option_default_is_the_training_default():
+    # noiseclf/cli/train.py states the default of --C without importing noiseclf.train
+    # (which imports scikit-learn); it must stay the training's own default.
+    import typer.main
+
+    from noiseclf.cli import app
+    from noiseclf.train import TrainOptions
+
+    train = typer.main.get_command(app).commands["train"]
+    (c,) = [p for p in train.params if p.name == "c"]
+    assert c.default == TrainOptions.C
