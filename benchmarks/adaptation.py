@@ -66,7 +66,9 @@ from noiseclf.adapt import AdaptOptions, DEFAULT_C, fine_tune  # noqa: E402
 from noiseclf.features import Page  # noqa: E402
 from noiseclf.labels import load_labels  # noqa: E402
 from noiseclf.memory import SiteMemory, adjust, fit_weights  # noqa: E402
-from noiseclf.train import TrainOptions, fit, pages_and_targets  # noqa: E402
+from noiseclf.model import decide  # noqa: E402
+from noiseclf.settings import Settings  # noqa: E402
+from noiseclf.train import fit, pages_and_targets  # noqa: E402
 
 KS = (0, 1, 2, 5)
 ROTATIONS = 3
@@ -122,9 +124,9 @@ def acc(model, scrapes, weights=None, site_pages=None):
     pages, y = pages_and_targets(scrapes)
     if not len(y):
         return (0.0, 0) if weights is None else (0.0, 0, 0.0)
-    proba = model.predict_pages(pages)
+    proba = model.predict(pages)
     labels = np.array(model.labels, dtype=object)
-    pred = labels[proba.argmax(axis=1)]
+    pred = labels[decide(proba, model.labels).best]
     plain = float(np.mean(pred == y))
     ACC_KEEP.append(float(np.mean((pred == "article") == (y == "article"))))
     if weights is None:
@@ -137,7 +139,7 @@ def acc(model, scrapes, weights=None, site_pages=None):
         share, others = mem.recurrence("site", p)
         parts.append(adjust(proba[row:row + len(p)], share, others, model.labels, weights))
         row += len(p)
-    with_mem = float(np.mean(labels[np.vstack(parts).argmax(axis=1)] == y))
+    with_mem = float(np.mean(labels[decide(np.vstack(parts), model.labels).best] == y))
     return plain, int(len(y)), with_mem
 
 
@@ -210,7 +212,7 @@ def main(argv=None) -> int:
         if cached.is_file():
             base = load_model(cached)
         else:
-            base = fit(base_scrapes + seeds, TrainOptions())
+            base = fit(base_scrapes + seeds, Settings())
             save_model(base, cached)
         base_name = f"trained here on {len(base_scrapes)} single-site pages + seeds ({cached.name})"
     else:
@@ -266,7 +268,7 @@ def main(argv=None) -> int:
                     p = Page(s.lines)
                     share, others = mem.recurrence(d, p)
                     _, y = pages_and_targets([s])
-                    rows.append((np.log(np.clip(base.predict_pages([p]), 1e-12, 1)), share,
+                    rows.append((np.log(np.clip(base.predict([p]), 1e-12, 1)), share,
                                  np.full(len(share), math.log1p(others)),
                                  np.array([base.labels.index(lab) for lab in y])))
         return [np.concatenate(c) for c in zip(*rows)]

@@ -105,10 +105,11 @@ def initial_corpus(name: str) -> list[bytes]:
     # model-file: a small valid model, so that mutations reach the checks behind the zip layer
     from noiseclf.labels import load_labels
     from noiseclf.modelfile import save_model
-    from noiseclf.train import TrainOptions, fit
+    from noiseclf.settings import Settings
+    from noiseclf.train import fit
 
     with tempfile.TemporaryDirectory() as d:
-        m = fit(load_labels([ROOT / "labels"]), TrainOptions(word_bits=4, char_bits=4))
+        m = fit(load_labels([ROOT / "labels"]), Settings(word_bits=4, char_bits=4))
         p = save_model(m, Path(d) / "m.noiseclf")
         return [p.read_bytes()]
 

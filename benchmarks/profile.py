@@ -43,24 +43,25 @@ def main() -> None:
 
     import html_text
 
-    from noiseclf import fastpath as fp
     from noiseclf import load_model
     from noiseclf.features import Page, page_layout
-    from noiseclf.text import split_lines
+    from noiseclf.features import hashing as fp
+    from noiseclf.features.shape import line_shapes
+    from noiseclf.text import normalize_lines, split_lines
 
     html, what = load_pages(args.wcxb, args.pages)
     texts = [html_text.extract_text(h) for h in html]
     model = load_model().set_cache(0)
     model.clean_many(texts)  # warm up
-    pred = model.fast
+    pred, f, s = model.scorer, model.featurizer, model.settings
     pages = [Page(split_lines(t)) for t in texts]
     raws = [p.lines[i] for p in pages for i in p.content]
     uniq = list(dict.fromkeys(raws))
-    norm = fp.normalize_lines(uniq)
-    short = [x[: pred.char_max_len] for x in norm]
-    shapes = fp.line_shapes(uniq)
-    words = fp.word_counts(norm, pred.word_ngrams, pred.n_word)
-    chars = pred._chars.counts(short)
+    norm = normalize_lines(uniq)
+    short = [x[: s.char_max_len] for x in norm]
+    shapes = line_shapes(uniq)
+    words = fp.word_counts(norm, s.word_ngrams, f.n_word)
+    chars = f._chars.counts(short)
     n_lines = sum(len(p.lines) for p in pages)
 
     def layouts():
@@ -70,12 +71,12 @@ def main() -> None:
 
     stages = {
         "split into lines, find blank ones": lambda: [Page(split_lines(t)) for t in texts],
-        "normalise (NFKC, case, digits)": lambda: fp.normalize_lines(uniq),
-        "shape features (23 a line)": lambda: fp.line_shapes(uniq),
-        "word n-grams: tokenise, hash, count": lambda: fp.word_counts(norm, pred.word_ngrams, pred.n_word),
-        "char n-grams: per-word hashes, count": lambda: pred._chars.counts(short),
-        "tf-idf weighting": lambda: (fp.tfidf(words, pred.idf_word, pred.word_weight),
-                                     fp.tfidf(chars, pred.idf_char, pred.char_weight)),
+        "normalise (NFKC, case, digits)": lambda: normalize_lines(uniq),
+        "shape features (23 a line)": lambda: line_shapes(uniq),
+        "word n-grams: tokenise, hash, count": lambda: fp.word_counts(norm, s.word_ngrams, f.n_word),
+        "char n-grams: per-word hashes, count": lambda: f._chars.counts(short),
+        "tf-idf weighting": lambda: (fp.tfidf(words, f.idf_word, s.word_weight),
+                                     fp.tfidf(chars, f.idf_char, s.char_weight)),
         "dot product with the coefficients": lambda: (words @ pred.coef_word, chars @ pred.coef_char),
         "page context (page_layout)": layouts,
     }

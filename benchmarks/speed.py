@@ -37,6 +37,9 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from reference_features import predict_first_stage  # noqa: E402  (scikit-learn, the reference)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -129,7 +132,7 @@ def main() -> None:
     model.set_cache(100_000)
 
     def cached():
-        model.fast.clear_cache()
+        model.scorer.clear_cache()
         clean_all(model, texts)
 
     c_cache, w_cache = best_of(2, cached)
@@ -140,7 +143,7 @@ def main() -> None:
 
     def reference():
         for i in range(0, len(sub), batch):
-            model.predict_pages(_pages(sub[i:i + batch]), reference=True)
+            predict_first_stage(model, _pages(sub[i:i + batch]))
 
     c_ref, w_ref = best_of(1, reference)
     rate = {"noiseclf, no cache": n_lines / c_nc, "noiseclf, line cache (cold)": n_lines / c_cache,

@@ -22,9 +22,6 @@ from .modelfile import library_versions
 from .settings import Settings
 
 
-TrainOptions = Settings  # the name training code used before Settings held every setting
-
-
 def pages_and_targets(scrapes: Sequence[LabelledScrape]) -> tuple[list[Page], np.ndarray]:
     pages = [Page(s.lines) for s in scrapes]
     y = np.array([s.labels[i] for s, p in zip(scrapes, pages) for i in p.content], dtype=object)

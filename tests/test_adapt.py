@@ -14,7 +14,8 @@ from noiseclf.adapt import AdaptOptions, adapt, fine_tune
 from noiseclf.cli import app
 from noiseclf.labels import load_labels
 from noiseclf.modelfile import load_model, save_model
-from noiseclf.train import TrainOptions, evaluate, fit
+from noiseclf.settings import Settings
+from noiseclf.train import evaluate, fit
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "labels"
@@ -28,7 +29,7 @@ def seeds():
 @pytest.fixture(scope="module")
 def base(seeds):
     # A base model that has never seen seeds 3 and 4 ("new sites").
-    return fit(seeds[:3], TrainOptions())
+    return fit(seeds[:3], Settings())
 
 
 def test_fine_tune_learns_the_new_site_and_keeps_the_old(seeds, base):

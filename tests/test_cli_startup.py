@@ -43,13 +43,13 @@ def test_clean_inspect_and_check_import_nothing_heavy():
 
 
 def test_train_option_default_is_the_training_default():
-    # noiseclf/cli/train.py states the default of --C without importing noiseclf.train
-    # (which imports scikit-learn); it must stay the training's own default.
+    # noiseclf/cli/train.py takes the default of --C from noiseclf.settings, not from
+    # noiseclf.train (which imports scikit-learn); it must stay the shipped settings' C.
     import typer.main
 
     from noiseclf.cli import app
-    from noiseclf.train import TrainOptions
+    from noiseclf.settings import Settings
 
     train = typer.main.get_command(app).commands["train"]
     (c,) = [p for p in train.params if p.name == "c"]
-    assert c.default == TrainOptions.C
+    assert c.default == Settings().C

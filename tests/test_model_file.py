@@ -6,7 +6,8 @@ import pytest
 
 from noiseclf import LABELS, ModelError, load_model
 from noiseclf.modelfile import read_meta, save_model
-from noiseclf.train import TrainOptions, fit
+from noiseclf.settings import Settings
+from noiseclf.train import fit
 
 from conftest import SEED_003
 
@@ -82,4 +83,4 @@ def test_training_needs_two_labels(seed_scrapes):
     only_article = LabelledScrape(s.name, s.scrape_path, s.labels_path, s.lines,
                                   ["article" if lab else None for lab in s.labels])
     with pytest.raises(LabelsError, match="at least two labels"):
-        fit([only_article], TrainOptions())
+        fit([only_article], Settings())

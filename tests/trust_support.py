@@ -61,10 +61,10 @@ def assert_one_line_error(proc, code: int) -> str:
 
 
 def small_options():
-    from noiseclf.train import TrainOptions
+    from noiseclf.settings import Settings
 
     # Small hash spaces: a model of a few hundred KB that trains in a second or two.
-    return TrainOptions(word_bits=12, char_bits=12)
+    return Settings(word_bits=12, char_bits=12)
 
 
 def train_small_model(path: Path) -> Path:

@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from noiseclf.labels import load_labels
-from noiseclf.modelfile import save_model
-from noiseclf.train import TrainOptions, evaluate, fit, library_versions, training_data_summary
+from noiseclf.modelfile import library_versions, save_model
+from noiseclf.settings import Settings
+from noiseclf.train import evaluate, fit, training_data_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ("html-text", "inscriptis", "html2text", "bs4")
@@ -58,13 +58,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "default.noiseclf")
     ap.add_argument("--seed-weight", type=float, default=20.0,
                     help="weight of each hand-labelled seed line relative to a corpus line")
-    # Chosen on a validation set of training-split domains (see training/README.md):
-    # C 0.5 over 4 / 0.25-1; layout weight 0.3 (same accuracy as 1.0, converges 3x
-    # faster); character n-grams on the first 80 characters (same accuracy as 160,
-    # a third faster to clean); no second stage (it lowered validation word F1).
-    ap.add_argument("--C", type=float, default=0.5)
-    ap.add_argument("--layout-weight", type=float, default=0.3)
-    ap.add_argument("--char-max-len", type=int, default=80)
+    # The defaults are noiseclf.settings.Settings, the shipped model's (why: its docstring).
+    ap.add_argument("--C", type=float, default=Settings.C)
+    ap.add_argument("--layout-weight", type=float, default=Settings.layout_weight)
+    ap.add_argument("--char-max-len", type=int, default=Settings.char_max_len)
     ap.add_argument("--context", action="store_true", help="fit the second stage over neighbours")
     # Every 4th training page: on validation domains a quarter of the pages scored as
     # well as half of them (word F1 0.905 vs 0.900), and fits in minutes.
@@ -83,8 +80,8 @@ def main(argv=None) -> int:
     seeds = load_labels([args.labels])
     print(f"loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
-    options = TrainOptions(C=args.C, layout_weight=args.layout_weight, char_max_len=args.char_max_len,
-                           context=args.context)
+    options = Settings(C=args.C, layout_weight=args.layout_weight, char_max_len=args.char_max_len,
+                       context=args.context)
     weights = [1.0] * len(train_scrapes) + [args.seed_weight] * len(seeds)
     t0 = time.perf_counter()
     groups = [s.meta["domain"] for s in train_scrapes] + [s.name for s in seeds]
@@ -117,7 +114,6 @@ def main(argv=None) -> int:
             "heldout_pages": len({r["file_id"] for r in test_rows}),
             "seeds_in_sample": seed_metrics,
         },
-        "training_seconds": round(fit_seconds, 1),
     })
     save_model(model, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.0f} s",

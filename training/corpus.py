@@ -54,8 +54,10 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from urllib.parse import urlsplit
 
-LABELS = ("article", "nav", "related-story", "ad", "footer")
-NOISE = ("nav", "related-story", "ad", "footer")
+from noiseclf.atomic import atomic_write_bytes  # noqa: E402
+from noiseclf.labels import LABELS, write_labels_file  # noqa: E402
+
+NOISE = tuple(lab for lab in LABELS if lab != "article")
 DEFAULT_TOOLS = ("html-text", "inscriptis", "html2text", "bs4")
 
 # --- thresholds of the article rule (documented in training/README.md) ---
@@ -616,11 +618,8 @@ def load_page(wcxb_dir, file_id: str):
 def write_labelled(out_dir, tool: str, file_id: str, text: str, records) -> None:
     d = Path(out_dir, tool)
     d.mkdir(parents=True, exist_ok=True)
-    with open(d / f"{file_id}.txt", "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    with open(d / f"{file_id}.jsonl", "w", encoding="utf-8", newline="\n") as fh:
-        for r in records:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    atomic_write_bytes(d / f"{file_id}.txt", text.encode("utf-8"))
+    write_labels_file(d / f"{file_id}.jsonl", ((r["line"], r["text"], r["label"]) for r in records))
 
 
 def label_page(html: str, gt_main: str, gt_title: str = "", tools=DEFAULT_TOOLS, errors=None):

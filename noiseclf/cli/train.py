@@ -58,13 +58,13 @@ def train_cli(
     from ..atomic import atomic_write_bytes
     from ..labels import load_labels
     from ..modelfile import save_model
-    from ..train import TrainOptions, train  # scikit-learn: only when training
+    from ..train import train  # scikit-learn: only when training
     from ._report import format_metrics
 
     check_output_file(out)  # before the work, not after it
     check_output_file(metrics_json)
     scrape_set = load_labels(labels, scrapes)
-    from ..label_ui import unconfirmed_counts
+    from ..labels import unconfirmed_counts
 
     for name, left in unconfirmed_counts(s.labels_path for s in scrape_set).items():
         say(f"noiseclf: warning: {name}: {left} line(s) nobody confirmed carry the model's suggestion "
@@ -76,7 +76,7 @@ def train_cli(
                              metrics_json)
     n_lines = sum(len(s.labelled_lines()) for s in scrape_set)
     say(f"noiseclf: training on {n_lines} labelled lines from {len(scrape_set)} scrape(s)")
-    options = TrainOptions(C=c)
+    options = Settings(C=c)  # the shipped model's settings but C
     model, result = train(scrape_set, options, cross_validation=cv, progress=lambda m: say(f"  {m}"))
     if result is not None:
         typer.echo(format_metrics(result.metrics, "Cross-validation, leaving one scrape out:"))
