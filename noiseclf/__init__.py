@@ -6,19 +6,37 @@
     >>> model.classify(lines)                  # a Verdict (label, probability, keep) per line
     >>> cleaner = noiseclf.Cleaner(model)      # many pages: batching, site memory, drift alert
     >>> for page in cleaner.clean([noiseclf.Scrape(text, name="a.txt", site="example.com")]): ...
+
+The names below are imported on first use, so that ``import noiseclf`` (and every
+``noiseclf`` command's start-up) does not load numpy and SciPy before it needs them.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .clean import Cleaned, Cleaner, Scrape  # noqa: E402
-from .errors import InputError, LabelsError, ModelError, NoiseclfError, OutputError, UsageError  # noqa: E402
-from .labels import LABELS, load_labels  # noqa: E402
-from .model import Model, Verdict  # noqa: E402
-from .modelfile import load_model, save_model  # noqa: E402
-from .settings import Settings  # noqa: E402
+_HOMES = {
+    "Cleaned": "clean", "Cleaner": "clean", "Scrape": "clean",
+    "InputError": "errors", "LabelsError": "errors", "ModelError": "errors", "NoiseclfError": "errors",
+    "OutputError": "errors", "UsageError": "errors",
+    "LABELS": "labels", "load_labels": "labels",
+    "Model": "model", "Verdict": "model",
+    "load_model": "modelfile", "save_model": "modelfile",
+    "Settings": "settings",
+}
+__all__ = sorted(_HOMES) + ["__version__"]
 
-__all__ = [
-    "LABELS", "Cleaned", "Cleaner", "InputError", "LabelsError", "Model", "ModelError", "NoiseclfError",
-    "OutputError", "Scrape", "Settings", "UsageError", "Verdict", "load_labels", "load_model", "save_model",
-    "__version__",
-]
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'noiseclf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
