@@ -26,7 +26,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .model import Model, Verdict, as_page, check_keep, decide, render
+from .model import Model, Verdict, as_page, check_keep, check_min_probability, decide, render
 from .memory import page_line_keys
 from .sites import site_of_url
 
@@ -73,14 +73,17 @@ class Cleaner:
     :class:`noiseclf.memory.SiteMemory`; without it, recurrence is counted
     over this cleaner's pages only. ``verdicts``: keep every line's Verdict
     in the results. ``drift``: judge every page (:mod:`noiseclf.drift`).
+    ``min_probability``: keep a line only when the labels to keep have at least
+    this probability together (:func:`noiseclf.model.decide`).
     """
 
     def __init__(self, model: Model, keep: Iterable[str] | str | None = None, site_memory=None,
-                 verdicts: bool = False, drift: bool = True):
+                 verdicts: bool = False, drift: bool = True, min_probability: float | None = None):
         from .memory import SiteMemory
 
         self.model = model
         self.keep = check_keep(keep)
+        self.min_probability = check_min_probability(min_probability)
         self.memory_path: Path | None = None
         if isinstance(site_memory, SiteMemory):
             self.memory = site_memory
@@ -125,7 +128,7 @@ class Cleaner:
                       for site, page, k in zip(sites, pages, keys)]
         use_memory = any(others > 0 for _, others in recurrence)
         proba = self.model.predict(pages, recurrence if use_memory else None)
-        d = decide(proba, self.model.labels, self.keep)
+        d = decide(proba, self.model.labels, self.keep, self.min_probability)
         out: list[Cleaned] = [Cleaned(s.name, s.site_name, None, 0, 0) for s in scrapes]
         row = 0
         for i, site, page in zip(present, sites, pages):
@@ -137,7 +140,7 @@ class Cleaner:
             result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist()), k, m - k)
             result.counts = _label_counts(d.best[rows], self.model.labels)
             if self.want_verdicts or self.drift:
-                verdicts = self.model.verdicts([page], proba[rows], self.keep)[0]
+                verdicts = self.model.verdicts([page], proba[rows], self.keep, self.min_probability)[0]
                 if self.want_verdicts:
                     result.verdicts = verdicts
                 if self.drift:

@@ -31,15 +31,22 @@ import numpy as np
 from .errors import ModelError
 
 FORMAT_NAME = "noiseclf-model"
-FORMAT_VERSION = 1  # the format this noiseclf writes
+FORMAT_VERSION = 2  # the format this noiseclf writes
 MIN_FORMAT_VERSION = 1  # the oldest format it can read (directly or by migration)
+
+
+def _page_stage_absent(meta: dict) -> dict:
+    """Format 2 added the page-level stage (``page_stage``); format 1 files have none."""
+    return {**meta, "page_stage": None}
+
 
 # MIGRATIONS[n] rewrites the metadata of a format-n file as format n+1 (e.g. a
 # renamed setting, or a new setting with the value that reproduces the old
-# behaviour). Format 1 is the first released format, so there are none yet. A
-# change that makes old *arrays* unusable raises MIN_FORMAT_VERSION instead:
-# such models are refused with "retrain", never reinterpreted.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+# behaviour). A change that makes old *arrays* unusable raises MIN_FORMAT_VERSION
+# instead: such models are refused with "retrain", never reinterpreted. A file
+# of a newer format than this noiseclf reads (one with a page-level stage, for a
+# noiseclf before format 2) is refused with "upgrade", never half-read.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _page_stage_absent}
 
 # Bounds on what a model file may ask us to read or allocate (zip bombs,
 # absurd shapes). The shipped model has 2**18 hashed columns per block.

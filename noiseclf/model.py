@@ -106,14 +106,32 @@ class Decision:
     keep: np.ndarray  # bool: is the chosen label one to keep
 
 
-def decide(proba: np.ndarray, labels: Sequence[str], keep: Iterable[str] | str | None = None) -> Decision:
-    """The one place where a line's label and keep/drop are decided: the most probable label."""
+def check_min_probability(p: float | None) -> float | None:
+    if p is None:
+        return None
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise UsageError(f"min_probability must be a number from 0 to 1, not {p!r}")
+    return float(p)
+
+
+def decide(proba: np.ndarray, labels: Sequence[str], keep: Iterable[str] | str | None = None,
+           min_probability: float | None = None) -> Decision:
+    """The one place where a line's label and keep/drop are decided.
+
+    A line's label is its most probable one. It is kept when that label is one
+    to keep and, with ``min_probability``, when the labels to keep together have
+    at least that probability (higher: fewer lines kept, more precision).
+    """
     keep = check_keep(keep)
+    min_probability = check_min_probability(min_probability)
     if len(proba) == 0:
         return Decision(np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=bool))
     best = proba.argmax(axis=1)
     keeps = np.array([lab in keep for lab in labels], dtype=bool)
-    return Decision(best, proba[np.arange(len(best)), best], keeps[best])
+    kept = keeps[best]
+    if min_probability is not None:
+        kept = kept & (proba[:, keeps].sum(axis=1) >= min_probability)
+    return Decision(best, proba[np.arange(len(best)), best], kept)
 
 
 def render(page: Page, keep_rows: Sequence[bool]) -> str:
@@ -160,10 +178,11 @@ class Model:
     """A featuriser and a logistic regression (plus an optional second stage), with metadata."""
 
     def __init__(self, featurizer: Featurizer, classifier: LinearStage, meta: dict | None = None,
-                 context: LinearStage | None = None, path: Path | None = None):
+                 context: LinearStage | None = None, path: Path | None = None, stage=None):
         self.featurizer = featurizer
         self.classifier = classifier
-        self.context = context  # second stage over neighbours' probabilities, or None
+        self.context = context  # the earlier second stage (noiseclf.context), or None
+        self.stage = stage  # the page-level stage (noiseclf.pagestage.PageStage), or None
         self.meta = dict(meta or {})
         self.labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
         self.path = path
@@ -210,11 +229,15 @@ class Model:
         return probabilities(self.scorer.decision(pages), len(self.labels))
 
     def _predict_unbounded(self, pages: Sequence[Page]) -> np.ndarray:
-        """Both stages over whole pages as given: what :mod:`noiseclf.bounds` calls in pieces."""
+        """Every stage over whole pages as given: what :mod:`noiseclf.bounds` calls in pieces."""
         proba = self.predict_lines(pages)
-        if self.context is None or len(proba) == 0:
+        if len(proba) == 0:
             return proba
-        return self.context.predict_proba(page_context_features(proba, pages, self.labels))
+        if self.context is not None:
+            proba = self.context.predict_proba(page_context_features(proba, pages, self.labels))
+        if self.stage is not None:
+            proba = self.stage.predict_proba(proba, pages)
+        return proba
 
     def predict(self, pages: Sequence[Page], recurrence: Sequence[tuple[np.ndarray, int]] | None = None
                 ) -> np.ndarray:
@@ -240,10 +263,10 @@ class Model:
             row += m
         return proba
 
-    def verdicts(self, pages: Sequence[Page], proba: np.ndarray, keep: Iterable[str] | str | None = None
-                 ) -> list[list[Verdict]]:
+    def verdicts(self, pages: Sequence[Page], proba: np.ndarray, keep: Iterable[str] | str | None = None,
+                 min_probability: float | None = None) -> list[list[Verdict]]:
         """A Verdict for every line of every page, from :meth:`predict`'s probabilities."""
-        d = decide(proba, self.labels, keep)
+        d = decide(proba, self.labels, keep, min_probability)
         best, top, kept = d.best.tolist(), d.probability.tolist(), d.keep.tolist()
         out, row = [], 0
         for page in pages:
@@ -276,27 +299,31 @@ class Model:
         pages = [as_page(t) for t in _texts(texts, "classify_many")]
         return self.verdicts(pages, self.predict(pages), keep)
 
-    def clean(self, text: str | bytes, keep: Iterable[str] | str | None = None) -> str:
+    def clean(self, text: str | bytes, keep: Iterable[str] | str | None = None,
+              min_probability: float | None = None) -> str:
         """The lines of ``text`` whose label is in ``keep`` (default: article), unchanged and in order.
 
         A blank line is kept between two kept lines wherever the original had
-        one between them, so paragraphs stay paragraphs.
+        one between them, so paragraphs stay paragraphs. ``min_probability``:
+        see :func:`decide`.
         """
         if isinstance(text, (list, tuple)):
             raise UsageError("clean() takes a page's text (str); for lines use classify(lines), "
                              "for many pages clean_many(texts)")
-        return self.clean_many([text], keep)[0]
+        return self.clean_many([text], keep, min_probability)[0]
 
-    def clean_many(self, texts: Sequence[str | bytes], keep: Iterable[str] | str | None = None) -> list[str]:
+    def clean_many(self, texts: Sequence[str | bytes], keep: Iterable[str] | str | None = None,
+                   min_probability: float | None = None) -> list[str]:
         """Clean many pages with one call into the classifier (faster in bulk)."""
-        return self.clean_counted(texts, keep)[0]
+        return self.clean_counted(texts, keep, min_probability)[0]
 
-    def clean_counted(self, texts: Sequence[str | bytes], keep: Iterable[str] | str | None = None
-                      ) -> tuple[list[str], list[int], list[int]]:
+    def clean_counted(self, texts: Sequence[str | bytes], keep: Iterable[str] | str | None = None,
+                      min_probability: float | None = None) -> tuple[list[str], list[int], list[int]]:
         """Cleaned texts, and for each the number of non-blank lines kept and dropped."""
         from .clean import Cleaner, Scrape
 
-        results = Cleaner(self, keep, drift=False).clean_batch([Scrape(t) for t in _texts(texts, "clean_many")])
+        results = Cleaner(self, keep, drift=False, min_probability=min_probability).clean_batch(
+            [Scrape(t) for t in _texts(texts, "clean_many")])
         return [r.text for r in results], [r.kept for r in results], [r.dropped for r in results]
 
     # -- persistence ----------------------------------------------------

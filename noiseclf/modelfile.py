@@ -30,6 +30,7 @@ from . import compat
 from .atomic import atomic_write_bytes
 from .compat import FORMAT_NAME, FORMAT_VERSION
 from .context import context_dim
+from .pagestage import PageStage, feature_dim
 from .errors import ModelError, OutputError
 from .features import LAYOUT_DIM, Featurizer, Page
 from .labels import LABELS
@@ -61,6 +62,8 @@ def _arrays(model: Model) -> dict[str, np.ndarray]:
     if model.context is not None:
         extra = {"context_coef": np.asarray(model.context.coef_, dtype=np.float64),
                  "context_intercept": np.asarray(model.context.intercept_, dtype=np.float64)}
+    if model.stage is not None:
+        extra |= model.stage.arrays()
     return extra | model.featurizer.arrays() | {
         "coef": np.asarray(model.classifier.coef_, dtype=np.float32),
         "intercept": np.asarray(model.classifier.intercept_, dtype=np.float64),
@@ -89,6 +92,9 @@ def save_model(model: Model, path: str | Path) -> Path:
             "classifier": {"type": "LogisticRegression", "n_features": int(model.classifier.coef_.shape[1])},
             "context": None if model.context is None else {
                 "type": "LogisticRegression", "n_features": int(model.context.coef_.shape[1])},
+            "page_stage": None if model.stage is None else {
+                "type": "LogisticRegression over noiseclf.pagestage features",
+                "n_features": int(model.stage.coef.shape[1])},
             "arrays_sha256": hashlib.sha256(blob).hexdigest(),
             # What the saved numbers give on fixed lines: loading recomputes it.
             "selfcheck": compat.selfcheck_record(model.predict([Page(list(compat.SELFCHECK_LINES))])),
@@ -198,12 +204,14 @@ def _check_meta(path: Path, meta: object) -> dict:
     meta = compat.migrate(path, meta)
     compat.check_labels(path, meta, LABELS)
     compat.featurizer_params(path, meta, feature_defaults())
-    if meta.get("context") is not None and not isinstance(meta.get("context"), dict):
-        raise ModelError(f"{path}: the model's context settings {meta.get('context')!r:.60} are not readable: {compat.RETRAIN}")
+    for part in ("context", "page_stage"):
+        if meta.get(part) is not None and not isinstance(meta.get(part), dict):
+            raise ModelError(f"{path}: the model's {part} settings {meta.get(part)!r:.60} are not readable: {compat.RETRAIN}")
     return meta
 
 
-def _expected_shapes(params: dict, labels: Sequence[str], context: bool) -> dict[str, tuple[int, ...]]:
+def _expected_shapes(params: dict, labels: Sequence[str], context: bool, stage: bool = False
+                     ) -> dict[str, tuple[int, ...]]:
     n_word, n_char = 2 ** params["word_bits"], 2 ** params["char_bits"]
     rows = 1 if len(labels) == 2 else len(labels)  # a binary logistic regression has one row
     shapes = {
@@ -214,12 +222,15 @@ def _expected_shapes(params: dict, labels: Sequence[str], context: bool) -> dict
     if context:
         shapes["context_coef"] = (rows, context_dim(len(labels)))
         shapes["context_intercept"] = (rows,)
+    if stage:
+        d = feature_dim(len(labels))
+        shapes |= {"stage_mean": (d,), "stage_scale": (d,), "stage_coef": (rows, d), "stage_intercept": (rows,)}
     return shapes
 
 
 def _arrays_limit(meta: dict) -> int:
     params = compat.featurizer_params("", meta, feature_defaults())
-    shapes = _expected_shapes(params, meta["labels"], bool(meta.get("context")))
+    shapes = _expected_shapes(params, meta["labels"], bool(meta.get("context")), bool(meta.get("page_stage")))
     return sum(8 * int(np.prod(s)) + 4096 for s in shapes.values()) + 65536
 
 
@@ -275,15 +286,18 @@ def load_model(path: str | Path | None = None) -> Model:
     meta, blob = _open_model(path)
     params = compat.featurizer_params(path, meta, feature_defaults())
     labels = meta["labels"]
-    expected = _expected_shapes(params, labels, bool(meta.get("context")))
+    expected = _expected_shapes(params, labels, bool(meta.get("context")), bool(meta.get("page_stage")))
     arr = _read_npz(path, blob, expected)
     compat.check_arrays(path, arr, expected)
     settings = Settings.from_features(params)
     context = None
     if meta.get("context"):
         context = LinearStage(labels, arr["context_coef"], arr["context_intercept"])
+    stage = None
+    if meta.get("page_stage"):
+        stage = PageStage(labels, arr["stage_mean"], arr["stage_scale"], arr["stage_coef"], arr["stage_intercept"])
     model = Model(Featurizer(settings, arr), LinearStage(labels, arr["coef"], arr["intercept"]), meta,
-                  context=context, path=path)
+                  context=context, path=path, stage=stage)
     check_lines = compat.selfcheck_lines(path, meta)
     if check_lines is not None:
         compat.verify_selfcheck(path, meta, model.predict([Page(check_lines)]))

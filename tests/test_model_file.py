@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from noiseclf import LABELS, ModelError, load_model
+from noiseclf import compat
 from noiseclf.modelfile import read_meta, save_model
 from noiseclf.settings import Settings
 from noiseclf.train import fit
@@ -26,7 +27,7 @@ def test_saved_model_predicts_exactly_as_before_saving(seed_scrapes, tmp_path):
 
 def test_model_file_carries_its_metadata(seed_model_path):
     meta = read_meta(seed_model_path)
-    assert meta["format"] == "noiseclf-model" and meta["format_version"] == 1
+    assert meta["format"] == "noiseclf-model" and meta["format_version"] == compat.FORMAT_VERSION
     assert sorted(meta["labels"]) == sorted(LABELS)
     assert {"noiseclf", "scikit-learn", "numpy", "scipy", "python"} <= set(meta["versions"])
     assert meta["training_data"]["sha256"].startswith("sha256:")

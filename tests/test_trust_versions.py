@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -147,22 +149,31 @@ def test_arrays_from_another_label_set(tmp_path, good_model):
 def test_migration_path_reads_an_older_format(tmp_path, good_model, monkeypatch):
     """A format bump with a migration step: today's files load through it, unchanged in effect."""
     meta, blob = read_model_zip(good_model)
-    # Pretend format 1 stored the char n-gram cap under another name.
+    now = compat.FORMAT_VERSION
+    # Pretend today's format stored the char n-gram cap under another name, and the next renames it.
     meta["featurizer"]["char_cap"] = meta["featurizer"].pop("char_max_len")
-    v1 = write_model_zip(tmp_path / "v1.noiseclf", meta, blob)
+    old = write_model_zip(tmp_path / "v1.noiseclf", meta, blob)
     reference = _probabilities(load_model(good_model))
 
-    def one_to_two(m):
+    def step(m):
         m["featurizer"] = dict(m["featurizer"])
         m["featurizer"]["char_max_len"] = m["featurizer"].pop("char_cap")
         return m
 
-    monkeypatch.setattr(compat, "FORMAT_VERSION", 2)
-    monkeypatch.setattr(compat, "MIGRATIONS", {1: one_to_two})
-    migrated = load_model(v1)
-    assert migrated.meta["format_version"] == 2 and migrated.meta["migrated_from_format"] == 1
+    monkeypatch.setattr(compat, "FORMAT_VERSION", now + 1)
+    monkeypatch.setattr(compat, "MIGRATIONS", {**compat.MIGRATIONS, now: step})
+    migrated = load_model(old)
+    assert migrated.meta["format_version"] == now + 1 and migrated.meta["migrated_from_format"] == now
     np.testing.assert_array_equal(_probabilities(migrated), reference)
 
     monkeypatch.setattr(compat, "MIGRATIONS", {})
-    with pytest.raises(ModelError, match="no way to read model format 1"):
-        load_model(v1)
+    with pytest.raises(ModelError, match=f"no way to read model format {now}"):
+        load_model(old)
+
+
+def test_a_format_1_model_loads_and_has_no_page_stage():
+    """The model shipped before format 2 (no page-level stage) still loads, through the migration."""
+    meta, blob = read_model_zip(Path(__file__).resolve().parent / "fixtures" / "format1.noiseclf")
+    assert meta["format_version"] == 1
+    model = load_model(Path(__file__).resolve().parent / "fixtures" / "format1.noiseclf")
+    assert model.stage is None and model.meta["migrated_from_format"] == 1

@@ -60,6 +60,11 @@ def clean_cli(
         None, "--keep", "-k",
         help=f"Label(s) to keep: repeat, or separate with commas (default: article). Of: {', '.join(LABELS)}.",
     ),
+    min_probability: Optional[float] = typer.Option(
+        None, "--min-probability", min=0.0, max=1.0,
+        help="Keep a line only when the model gives the kept labels at least this probability "
+        "(higher: less noise kept, a little more article lost). Default: the most probable label decides.",
+    ),
     fmt: Format = typer.Option(
         Format.text, "--format", "-f",
         help="text: the kept lines, unchanged, blank lines between paragraphs. "
@@ -115,7 +120,8 @@ def clean_cli(
         raise typer.BadParameter("--site-memory needs to know which site the scrapes belong to: "
                                  "add --site NAME or --site-per-folder", param_hint="--site-memory")
     if corpus is not None or output is not None:
-        _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field)
+        _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field,
+                      min_probability)
         return
     paths = list(paths or [])
     if not paths:
@@ -140,7 +146,8 @@ def clean_cli(
     from ..clean import Cleaner
     from ..sites import site_of_folder
 
-    cleaner = Cleaner(load(model), keep_set, site_memory=site_memory, verdicts=fmt is Format.jsonl)
+    cleaner = Cleaner(load(model), keep_set, site_memory=site_memory, verdicts=fmt is Format.jsonl,
+                      min_probability=min_probability)
     failures = 0
     names_seen: dict[str, Path] = {}
     named = output_dir is None  # jsonl rows on stdout say which file they are from
@@ -190,12 +197,16 @@ def clean_cli(
         raise typer.Exit(EXIT_INPUT)
 
 
-def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field) -> None:
+def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field,
+                  min_probability) -> None:
     """The --corpus mode (noiseclf.corpus does the work)."""
     from ..corpus import clean_corpus
 
     if corpus is None:
         raise typer.BadParameter("--output goes with --corpus (for scrape files use --output-dir)", param_hint="--output")
+    if min_probability is not None:  # TODO(corpus streaming rework): thread it through noiseclf.corpus
+        raise typer.BadParameter("--min-probability works on scrape files, not yet with --corpus",
+                                 param_hint="--min-probability")
     if output is None:
         raise typer.BadParameter("--corpus needs --output FILE (.jsonl or .parquet)", param_hint="--output")
     if paths or output_dir is not None:

@@ -1,0 +1,102 @@
+"""The page-level stage: its features, its place in the prediction path, its file format; min_probability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import noiseclf
+from conftest import SEEDS
+from noiseclf.features import Page
+from noiseclf.modelfile import load_model, read_meta, save_model
+from noiseclf.pagestage import PageStage, feature_dim, stage_features
+from noiseclf.text import split_lines
+
+
+def _pages():
+    return [Page(split_lines(p.read_text(encoding="utf-8"))) for p in sorted(SEEDS.glob("*.txt"))]
+
+
+def test_features_are_per_page_whatever_the_batch(shipped_model):
+    pages = _pages()
+    proba = shipped_model.predict(pages)
+    together = stage_features(proba, pages, shipped_model.labels)
+    assert together.shape == (len(proba), feature_dim(len(shipped_model.labels)))
+    assert np.isfinite(together).all()
+    row = 0
+    for p in pages:
+        alone = stage_features(proba[row:row + len(p)], [p], shipped_model.labels)
+        np.testing.assert_allclose(together[row:row + len(p)], alone, rtol=0, atol=1e-12)
+        row += len(p)
+
+
+def test_features_see_the_main_article_segment(shipped_model):
+    art = shipped_model.labels.index("article")
+    lines = ["Home", "News", "Sport"] + [f"Paragraph {w} of the story, a full sentence." for w in "abcdefgh"] + [
+        "Other headline one", "Other headline two", "Other headline three"]
+    page = Page(lines)
+    proba = np.full((len(lines), len(shipped_model.labels)), 0.05)
+    proba[3:11, art] = 0.8
+    proba /= proba.sum(axis=1, keepdims=True)
+    X = stage_features(proba, [page], shipped_model.labels)
+    k = len(shipped_model.labels)
+    in_main = X[:, k + 3 * k + k + 2]
+    assert in_main.tolist() == [0.0] * 3 + [1.0] * 8 + [0.0] * 3
+    head = X[:, k + 3 * k + k + 8]
+    assert head[-3:].tolist() == [1.0, 1.0, 1.0] and head[5] == 0.0
+
+
+def _identity_stage(labels):
+    """A stage that gives back the first stage's probabilities: softmax(log p) = p."""
+    k = len(labels)
+    d = feature_dim(k)
+    coef = np.zeros((k, d))
+    coef[:, :k] = np.eye(k)
+    return PageStage(labels, np.zeros(d), np.ones(d), coef, np.zeros(k))
+
+
+def test_the_stage_sits_in_the_one_prediction_path_and_in_the_model_file(tmp_path, shipped_model):
+    model = load_model()
+    pages = _pages()
+    before = model.predict(pages)
+    model.stage = _identity_stage(model.labels)
+    np.testing.assert_allclose(model.predict(pages), before, atol=1e-6)
+    path = save_model(model, tmp_path / "staged.noiseclf")
+    meta = read_meta(path)
+    assert meta["format_version"] == 2 and meta["page_stage"]["n_features"] == feature_dim(len(model.labels))
+    again = load_model(path)
+    assert again.stage is not None
+    np.testing.assert_allclose(again.predict(pages), model.predict(pages), atol=1e-9)
+    # a stage that prefers article everywhere changes the labels through every entry point
+    bias = _identity_stage(model.labels)
+    bias.intercept[model.labels.index("article")] = 50.0
+    model.stage = bias
+    text = SEEDS.joinpath("000_4242c970553a3e99.txt").read_text(encoding="utf-8")
+    assert all(v.label == "article" for v in model.classify_text(text) if v.label)
+    assert model.clean(text) == noiseclf.Cleaner(model).clean_batch([noiseclf.Scrape(text)])[0].text
+
+
+def test_min_probability_trades_recall_for_precision(shipped_model):
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        plain = shipped_model.clean(text)
+        assert shipped_model.clean(text, min_probability=0.0) == plain
+        strict = [x for x in shipped_model.clean(text, min_probability=0.95).split("\n") if x]
+        assert set(strict) <= set(plain.split("\n"))
+        proba = [v for v in shipped_model.classify_text(text) if v.label == "article"]
+        assert len(strict) == sum(v.probability >= 0.95 for v in proba)
+    with pytest.raises(noiseclf.UsageError):
+        shipped_model.clean("x\n", min_probability=1.5)
+
+
+def test_clean_min_probability_on_the_command_line(shipped_model):
+    from typer.testing import CliRunner
+
+    from noiseclf.cli import app
+
+    seed = SEEDS / "003_961445eb337fe995.txt"
+    r = CliRunner().invoke(app, ["clean", str(seed), "--min-probability", "0.9"])
+    assert r.exit_code == 0
+    assert r.stdout == shipped_model.clean(seed.read_text(encoding="utf-8"), min_probability=0.9)
+    bad = CliRunner().invoke(app, ["clean", str(seed), "--min-probability", "2"])
+    assert bad.exit_code == 2
