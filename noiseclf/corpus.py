@@ -91,7 +91,9 @@ def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str],
     site (its host), so that pages of one site in a batch share site memory.
     """
     from .clean import Cleaner, Scrape
+    from .html import texts_as_text
 
+    texts = texts_as_text(texts)  # records holding HTML become text first (noiseclf.html)
     urls = urls if urls is not None else [None] * len(texts)
     results = Cleaner(model, keep, drift=False).clean_batch(
         [Scrape(t, url=u if isinstance(u, str) else None) for t, u in zip(texts, urls)])

@@ -47,7 +47,8 @@ STDIN = Path("-")
 @handles_errors
 def clean_cli(
     paths: Optional[List[Path]] = typer.Argument(
-        None, help="Scrape files (plain text); - is stdin. None: read stdin (when it is not a terminal).",
+        None, help="Scrape files (plain text, or HTML: converted to text first); - is stdin. "
+        "None: read stdin (when it is not a terminal).",
         show_default=False,
     ),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model)."),
@@ -149,23 +150,26 @@ def clean_cli(
     cleaner = Cleaner(load(model), keep_set, site_memory=site_memory, verdicts=fmt is Format.jsonl,
                       min_probability=min_probability)
     failures = 0
+    html_inputs: list[str] = []  # inputs that were HTML, converted by noiseclf.html
     names_seen: dict[str, Path] = {}
     named = output_dir is None  # jsonl rows on stdout say which file they are from
 
     def scrapes():
         nonlocal failures
         from ..clean import Scrape
-        from ..text import read_scrape, read_stdin
+        from ..html import read_page
 
         for path in paths:
             try:
-                decoded = read_stdin() if path == STDIN else read_scrape(path)
+                decoded, was_html = read_page(None if path == STDIN else path)  # HTML becomes text
             except InputError as exc:
                 say(f"noiseclf: {one_line(str(exc))}")
                 failures += 1
                 continue
             for w in decoded.warnings:
                 warn(w)
+            if was_html:
+                html_inputs.append("<stdin>" if path == STDIN else one_line(str(path)))
             if output_dir is not None:
                 out_name = _output_name(path, fmt)
                 if out_name in names_seen:
@@ -183,6 +187,11 @@ def clean_cli(
             atomic_write_bytes(output_dir / _output_name(Path(result.name), fmt), rendered.encode("utf-8"))
         else:
             write_out(rendered)
+    if html_inputs:
+        from ..html import TOOL
+
+        which = html_inputs[0] if len(html_inputs) == 1 else f"{len(html_inputs)} of {len(paths)} inputs"
+        say(f"noiseclf: {which}: HTML, converted to text with {TOOL} before cleaning")
     unfamiliar = cleaner.finish()
     if unfamiliar:
         th = cleaner.thresholds
@@ -212,6 +221,11 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
     if paths or output_dir is not None:
         raise typer.BadParameter("--corpus cleans one corpus; give no scrape files or --output-dir with it",
                                  param_hint="--corpus")
+    from ..html import TOOL, corpus_holds_html
+
+    if corpus_holds_html(corpus, text_field):
+        say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds HTML; "
+            f"each HTML record is converted to text with {TOOL} before cleaning")
     stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
                          num_proc=num_proc, model_path=model, url_field=url_field)
     say(f"noiseclf: {stats.records} records cleaned into {output}: "

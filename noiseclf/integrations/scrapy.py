@@ -17,6 +17,7 @@ with ``None``) pass through unchanged. Counts go to the crawl stats
 Pages whose items carry a URL are cleaned with site memory: lines that recur
 on the site's other pages of the crawl lean towards menu and footer.
 Works with dicts, ``scrapy.Item``, dataclass and attrs items (via itemadapter).
+A field holding HTML (``response.text``) is converted to text first (:mod:`noiseclf.html`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Iterable
 
 from ..clean import Cleaner, Scrape
 from ..errors import NoiseclfError, UsageError
+from ..html import as_text as html_as_text
 from ..model import DEFAULT_CACHE_LINES, Model, check_keep
 from ..modelfile import load_model
 
@@ -93,6 +95,7 @@ class NoiseclfPipeline:
             return item
         if isinstance(text, (list, tuple)):  # e.g. response.css("p::text").getall()
             text = "\n".join(str(t) for t in text)
+        text = html_as_text(text)  # HTML (e.g. response.text) becomes text first: noiseclf.html
         url = adapter.get(self.url_field) if self.url_field and self.url_field in adapter.field_names() else None
         (page,) = self.cleaner.clean_batch([Scrape(text, url=url if isinstance(url, str) else None)])
         cleaned, kept, dropped = page.text, page.kept, page.dropped  # bytes decoded like a scrape file
