@@ -100,3 +100,19 @@ def test_clean_min_probability_on_the_command_line(shipped_model):
     assert r.stdout == shipped_model.clean(seed.read_text(encoding="utf-8"), min_probability=0.9)
     bad = CliRunner().invoke(app, ["clean", str(seed), "--min-probability", "2"])
     assert bad.exit_code == 2
+
+
+def test_fit_stage_learns_from_out_of_fold_probabilities(seed_scrapes, shipped_model):
+    """training.page_stage.fit_stage on the seeds: a stage that fits them at least as well as the first stage."""
+    from training.page_stage import fit_stage
+
+    from noiseclf.train import pages_and_targets
+
+    pages, y = pages_and_targets(seed_scrapes)
+    oof = [shipped_model.predict([Page(s.lines)]) for s in seed_scrapes]
+    stage = fit_stage(seed_scrapes, oof, shipped_model.labels, C=1.0)
+    before = np.array(shipped_model.labels, dtype=object)[np.vstack(oof).argmax(axis=1)]
+    after_p = np.vstack([stage.predict_proba(p, [Page(s.lines)]) for p, s in zip(oof, seed_scrapes)])
+    after = np.array(shipped_model.labels, dtype=object)[after_p.argmax(axis=1)]
+    assert np.mean(after == y) >= np.mean(before == y)
+    np.testing.assert_allclose(after_p.sum(axis=1), 1.0)

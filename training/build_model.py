@@ -62,7 +62,13 @@ def main(argv=None) -> int:
     ap.add_argument("--C", type=float, default=Settings.C)
     ap.add_argument("--layout-weight", type=float, default=Settings.layout_weight)
     ap.add_argument("--char-max-len", type=int, default=Settings.char_max_len)
-    ap.add_argument("--context", action="store_true", help="fit the second stage over neighbours")
+    ap.add_argument("--context", action="store_true", help="fit the earlier second stage over neighbours")
+    # Off: no page-level stage beat the first stage alone on validation domains
+    # (training/README.md, "The page-level stage").
+    ap.add_argument("--page-stage", action=argparse.BooleanOptionalAction, default=False,
+                    help="fit the page-level stage on out-of-fold probabilities (training/page_stage.py)")
+    ap.add_argument("--stage-folds", type=int, default=4)
+    ap.add_argument("--stage-C", type=float, default=1.0)
     # Every 4th training page: on validation domains a quarter of the pages scored as
     # well as half of them (word F1 0.905 vs 0.900), and fits in minutes.
     ap.add_argument("--every", type=int, default=4, help="use every N-th training page")
@@ -88,6 +94,16 @@ def main(argv=None) -> int:
     model = fit(list(train_scrapes) + list(seeds), options, scrape_weights=weights, groups=groups)
     fit_seconds = time.perf_counter() - t0
     print(f"fitted in {fit_seconds:.0f} s", file=sys.stderr)
+    if args.page_stage:
+        from .page_stage import cached_out_of_fold, fit_stage
+
+        oof, labels = cached_out_of_fold(train_scrapes, seeds, args.stage_folds, options, args.seed_weight,
+                                         ROOT / "build" / "page_stage", lambda m: print(m, file=sys.stderr))
+        assert tuple(labels) == model.labels
+        model.stage = fit_stage(train_scrapes, oof, labels, C=args.stage_C)
+        model.meta["page_stage_training"] = {
+            "folds": args.stage_folds, "C": args.stage_C,
+            "data": "out-of-fold first-stage probabilities of the training scrapes (site-disjoint folds)"}
 
     held = evaluate(model, test_scrapes)
     by_tool = {t: evaluate(model, [s for s in test_scrapes if s.meta["tool"] == t])["macro_f1"] for t in tools}
