@@ -23,24 +23,33 @@ How a line gets its label (see training/README.md for the full rules and why):
    ground-truth ``SHINGLE_N``-grams is article (a second copy of a summary, or text a
    tool moved); a line made of the page title (the headline) is article unless the
    DOM puts it in a breadcrumb, related-story, ad or footer block, or it comes after
-   the last article line; a line without any token is article when the nearest lines
+   the last article line, and so is the page's ``<title>`` line (html-text and bs4
+   print it first); a line without any token is article when the nearest lines
    with tokens above and below are both article.
 2. *which noise class* -- from where the line's text sat in the HTML. Every DOM
    text node gets the class of its nearest ancestor that carries a signal (tag name,
-   id, class, role, aria-label; whole-token matching, see ``_element_signal``). The
+   id, class, role, aria-label; whole-token matching, see ``_element_signal``; a
+   ``<button>``/``<select>`` with no signal above it is nav: the page's controls). The
    page's tokens are aligned with the DOM's token stream (SequenceMatcher again) and
    a line takes the class that holds at least half of its matched tokens. Then text
-   rules ("Advertisement" → ad, "©"/"All rights reserved" → footer), then a run of
-   unclassified lines bounded above and below by the same class takes that class,
-   and the rest by position: before the first article line → nav; after the last
-   article line → related-story up to the first line the DOM puts in a footer, footer
-   from there on (footer too when the page has no DOM footer); between article
-   lines → related-story.
+   rules ("Advertisement", "$75 at Amazon" → ad, "Share" → nav, "©"/"All rights
+   reserved" in a short line → footer), promotions of the site's newsletter or offers
+   after the start of the body → ad, a heading such as "Related posts" or "Most read"
+   → related-story with the rest of its DOM block. The rest: text inside the
+   article's DOM container (the element holding the body) → article; a byline or date
+   next to the body → article; before the body → nav; inside the body's span →
+   article; after it, a link of ``HEADLINE_MIN_TOKENS`` tokens or more →
+   related-story, a shorter link → nav, prose of ``AFTER_PROSE_TOKENS`` tokens or more
+   → article, other text → footer. Token-less lines take their neighbours' label.
+   These rules were measured against the hand-labelled gold set
+   (``python -m training.gold_eval``; training/README.md, "Automatic labels against
+   the gold set").
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import bisect
 import gzip
 import hashlib
 import json
@@ -70,6 +79,15 @@ TITLE_IN_LINE = 0.75   # share of the title's tokens that a headline line must h
 LINE_IN_TITLE = 0.6    # share of the line's tokens that must be title tokens (room for " - Site name")
 LOW_ALIGNMENT = 0.5    # manifest flag: less than this share of GT tokens found in article lines
 TEST_SHARE = 20        # percent of domains (by hash) in the test split
+CONTAINER_TRIM = 0.05  # the content container holds the body's tokens but this share at either end
+ANCHOR_ID_WORDS = 4    # an id of this many words or more is a heading anchor: no signal
+HEADING_BLOCK_SLACK = 2  # a heading's block: its nearest ancestor with more than this many extra tokens
+HEADLINE_MIN_TOKENS = 4  # a link after the article with this many tokens is another story's headline
+AFTER_PROSE_TOKENS = 12  # unclassified prose of this many tokens after the article is article
+PROMO_MIN_TOKENS = 3     # a promotion line (newsletter, sign-up, offer) has at least this many tokens
+DATELINE_MAX_TOKENS = 12  # a byline/date line: at most this many tokens ...
+DATELINE_WINDOW = 4       # ... within this many lines of the body
+FOOTER_TEXT_MAX_TOKENS = 20  # "copyright" / "all rights reserved" marks a footer line only in a short line
 
 # ---------------------------------------------------------------------------
 # Tokens used for alignment
@@ -195,18 +213,23 @@ _NAV_TOKENS = {
 _WEAK_NAV_TOKENS = {"share", "sharing", "social", "sharedaddy", "addthis", "sharethis",
                     "search", "searchform", "tags", "tagcloud", "toolbar", "skip"}
 # "widget" is not a signal: Elementor puts elementor-widget on every block of a page.
-_WEAK_RELATED_TOKENS = {"sidebar", "aside", "complementary"}
 _WEAK_AD_TOKENS = {"banner"}
 _AUTHOR_BOX = re.compile(r"author[-_]?(box|bio|info|card|profile|details)|about[-_]?(the[-_]?)?author")
 _SKIP_CLASS_PREFIX = ("category-", "tag-", "has-", "no-", "with-", "without-")
+# Tailwind-style utilities with arbitrary values, "lg:h-[calc(100vh-var(--nav-height))]":
+# CSS, not a name for the block
+_UTILITY_CLASS = re.compile(r"[\[\](){}]|--")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 _ROLE = {
     "navigation": "nav", "banner": "nav", "menu": "nav", "menubar": "nav",
-    "search": "nav", "contentinfo": "footer", "complementary": "related-story",
+    "search": "nav", "contentinfo": "footer",
 }
 _PRIORITY = ("ad", "footer", "related-story", "nav")
+# interactive controls: their text is the page's machinery (share, play, show more, copy)
+_CONTROL_TAGS = {"button", "select", "option"}
+_CONTROL_ROLES = {"button"}
 
 
 def _words(value: str) -> list[str]:
@@ -218,11 +241,16 @@ def _element_signal(tag: str, attrs, in_content: bool):
 
     ``attrs`` is the element's attribute mapping. Tag names: nav/menu → nav,
     header → nav (not inside <article>/<main>: that is the article's own header),
-    footer → footer, aside → related-story (weak). role: navigation/banner/menu/search
-    → nav, contentinfo → footer, complementary → related-story. Class names are
-    split into whole tokens (``ad-slot`` → ad, slot; ``shadow`` and ``header`` never
-    give "ad"), WordPress taxonomy/state classes (category-*, tag-*, has-*, no-*)
-    are ignored.
+    footer → footer; <aside>, role=complementary and "sidebar" give nothing (a
+    sidebar holds menus, promos and forms as often as other stories). role:
+    navigation/banner/menu/search → nav, contentinfo → footer; a nav landmark (tag or
+    role) beats a "related" class on the same element (Sphinx's navigation bar). Class
+    names are split into whole tokens (``ad-slot`` → ad, slot; ``shadow`` and
+    ``header`` never give "ad"); WordPress taxonomy/state classes (category-*, tag-*,
+    has-*, no-*), Tailwind arbitrary-value utilities (``lg:h-[calc(...--nav-height)]``)
+    and ids of ``ANCHOR_ID_WORDS`` or more words (heading anchors) are ignored. The
+    detail is "breadcrumb", "author", "newsletter" (an ad signal only from
+    newsletter/subscribe words: inside a menu it stays nav), "weak" or "".
     """
     strong: set[str] = set()
     weak: set[str] = set()
@@ -233,9 +261,10 @@ def _element_signal(tag: str, attrs, in_content: bool):
         strong.add("nav")
     elif tag == "footer":
         strong.add("footer")
-    elif tag == "aside":
-        weak.add("related-story")
+    # <aside>, role=complementary and "sidebar" give no class: a sidebar holds menus,
+    # promos and forms as often as other stories
     role = (attrs.get("role") or "").strip().lower()
+    landmark_nav = tag in ("nav", "menu") or role in ("navigation", "menu", "menubar")
     if role in _ROLE:
         cls = _ROLE[role]
         if not (role == "banner" and in_content):
@@ -244,7 +273,12 @@ def _element_signal(tag: str, attrs, in_content: bool):
     for name in ("id", "class"):
         v = attrs.get(name)
         if v:
-            values.extend(c for c in v.split() if not c.lower().startswith(_SKIP_CLASS_PREFIX))
+            for c in v.split():
+                if c.lower().startswith(_SKIP_CLASS_PREFIX) or _UTILITY_CLASS.search(c):
+                    continue
+                if name == "id" and len(_words(c)) >= ANCHOR_ID_WORDS:
+                    continue  # a heading anchor made from its text ("sql-for-update-share")
+                values.append(c)
     label = attrs.get("aria-label")
     if label:
         values.append(label)
@@ -257,6 +291,10 @@ def _element_signal(tag: str, attrs, in_content: bool):
         for i, w in enumerate(words):
             if w in _AD_TOKENS or _AD_TOKEN_RE.match(w):
                 strong.add("ad")
+                if w.startswith(("newsletter", "subscri")) and detail == "":
+                    detail = "newsletter"
+                elif detail == "newsletter":
+                    detail = "ad"
             elif w in _FOOTER_TOKENS:
                 strong.add("footer")
             elif w in _RELATED_TOKENS:
@@ -269,27 +307,45 @@ def _element_signal(tag: str, attrs, in_content: bool):
                 strong.add("nav")
             elif w in _WEAK_NAV_TOKENS:
                 weak.add("nav")
-            elif w in _WEAK_RELATED_TOKENS:
-                weak.add("related-story")
             elif w in _WEAK_AD_TOKENS:
                 weak.add("ad")
             if i + 1 < len(words) and (w, words[i + 1]) in _RELATED_PAIRS:
                 strong.add("related-story")
+    if landmark_nav:
+        strong.discard("related-story")  # Sphinx: <div class="related" role="navigation">
     for pool in (strong, weak):
         for cls in _PRIORITY:
             if cls in pool:
-                return cls, (detail if (cls, detail) in (("nav", "breadcrumb"), ("footer", "author")) else "")
+                if (cls, detail) in (("nav", "breadcrumb"), ("footer", "author"), ("ad", "newsletter")):
+                    return cls, detail
+                return cls, ("weak" if pool is weak else "")
     return None
 
 
-def dom_stream(html: str):
+class Dom(tuple):
+    """What ``dom_stream`` returns: (tokens, classes, details, owners, ends, parents, tags, spans).
+
+    ``owners[i]`` is the document-order index of the element that holds token ``i``
+    (for a tail, the parent element; -1 outside the root); element ``e`` contains
+    element ``o`` when ``e <= o <= ends[e]``; ``parents[e]`` is -1 for the root;
+    ``tags[e]`` is the lower-case tag name; the tokens of element ``e``'s subtree are
+    ``tokens[spans[e][0]:spans[e][1]]``.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, tokens=(), classes=(), details=(), owners=(), ends=(), parents=(), tags=(), spans=()):
+        return super().__new__(cls, tuple(list(x) for x in (tokens, classes, details, owners, ends, parents, tags, spans)))
+
+
+def dom_stream(html: str) -> Dom:
     """Token stream of the page's DOM text with each token's class.
 
-    Returns (tokens, classes, details) where classes[i] is one of NOISE or None.
-    Text under <script>/<style>/<noscript>/<template> and comments is left out;
-    <img alt> text is included (html2text prints it). An element whose text is more
-    than 60 % of the body's text is a layout wrapper: its id/class signals are
-    ignored (not those of nav/header/footer/aside/menu tags).
+    Returns a ``Dom`` (tokens, classes, details, owners, ends) where classes[i] is
+    one of NOISE or None. Text under <script>/<style>/<noscript>/<template> and
+    comments is left out; <img alt> text is included (html2text prints it). An
+    element whose text is more than 60 % of the body's text is a layout wrapper: its
+    id/class signals are ignored (not those of nav/header/footer/aside/menu tags).
     """
     import lxml.etree as etree
     import lxml.html
@@ -299,7 +355,7 @@ def dom_stream(html: str):
     try:
         root = lxml.html.document_fromstring(data, parser=parser)
     except Exception:
-        return [], [], []
+        return Dom()
     for el in list(root.iter(*_SKIP_TAGS)):
         el.drop_tree()
 
@@ -319,39 +375,60 @@ def dom_stream(html: str):
     tokens: list[str] = []
     classes: list = []
     details: list[str] = []
+    owners: list[int] = []
+    ends: list[int] = []
+    parents: list[int] = []
+    tags: list[str] = []
+    spans: list = []
 
-    def emit(text, ctx):
+    def emit(text, ctx, owner):
         if text:
             toks = align_tokens(text)
             tokens.extend(toks)
             classes.extend([ctx[0]] * len(toks))
             details.extend([ctx[1]] * len(toks))
+            owners.extend([owner] * len(toks))
 
-    stack = [((None, ""), False)]
+    stack = [((None, ""), False, -1)]
     for event, el in etree.iterwalk(root, events=("start", "end")):
         if not isinstance(el.tag, str):
             if event == "end":
-                emit(el.tail, stack[-1][0])
+                emit(el.tail, stack[-1][0], stack[-1][2])
             continue
         if event == "start":
-            parent_ctx, in_content = stack[-1]
+            parent_ctx, in_content, _ = stack[-1]
             tag = el.tag.lower()
             ctx = parent_ctx
             if tag not in ("html", "body", "head"):
                 sig = _element_signal(tag, el.attrib, in_content)
                 if sig is not None and (tag in _SEMANTIC or size.get(el, 0) <= 0.6 * body_size):
-                    # a menu inside the footer is a footer menu (labelling guideline 2)
-                    if not (parent_ctx[0] == "footer" and sig[0] == "nav"):
+                    # a menu inside the footer is a footer menu (labelling guideline 2); a
+                    # "newsletter" item inside a menu is a menu link
+                    if not (parent_ctx[0] == "footer" and sig[0] == "nav") and not (
+                            parent_ctx[0] == "nav" and sig == ("ad", "newsletter")):
                         ctx = sig
+            role = (el.get("role") or "").strip().lower()
+            if ctx[0] is None and ((tag in _CONTROL_TAGS and role in ("", "button")) or role in _CONTROL_ROLES):
+                # (a <button role="radio"> is a product option picker: content)
+                ctx = ("nav", "control")  # a button or form control with no class above it: site chrome
             child_in_content = in_content or tag in _CONTENT_TAGS or (el.get("role") or "").lower() == "main"
-            stack.append((ctx, child_in_content))
-            emit(el.text, ctx)
+            me = len(ends)
+            ends.append(me)
+            parents.append(stack[-1][2])
+            tags.append(tag)
+            spans.append((len(tokens), len(tokens)))
+            if tag == "title" and stack[-1][2] >= 0 and tags[stack[-1][2]] == "head":
+                ctx = (None, "title")  # the page's <title>: html-text and bs4 print it first
+            stack.append((ctx, child_in_content, me))
+            emit(el.text, ctx, me)
             if tag == "img":
-                emit(el.get("alt"), ctx)
+                emit(el.get("alt"), ctx, me)
         else:
-            stack.pop()
-            emit(el.tail, stack[-1][0])
-    return tokens, classes, details
+            me = stack.pop()[2]
+            ends[me] = len(ends) - 1
+            spans[me] = (spans[me][0], len(tokens))
+            emit(el.tail, stack[-1][0], stack[-1][2])
+    return Dom(tokens, classes, details, owners, ends, parents, tags, spans)
 
 
 # ---------------------------------------------------------------------------
@@ -374,7 +451,72 @@ _CTA_TEXT = re.compile(
     r"|contact sales|free trial|see (pricing|plans))\b[^\n]{0,30}$",
     re.IGNORECASE,
 )
+# headings of lists of other stories (the whole line, a few words)
+_RELATED_HEADING = re.compile(
+    r"^\W*(related( posts?| articles?| stories| content| news| reading| links| guides| resources)?"
+    r"|(you|we think you) (may|might|will|would) (also )?(like|love|enjoy|be interested in)( these| this)?"
+    r"|(more|other|further|recent|latest|similar|popular|top|trending|recommended|featured) (stories|articles|posts|news|reads|blogs?|guides|reviews)"
+    r"|the latest from [^\n]{1,40}|latest from [^\n]{1,40}"
+    r"|most (read|popular|viewed|shared|recent)( stories| articles| posts| this week| today)?"
+    r"|popular( now| this week| today| on [^\n]{1,30})?|trending( now| today| on [^\n]{1,30})?"
+    r"|recommended( for you| reading)?|read (this )?next|what to read next|watch next|up next|keep reading"
+    r"|further reading|also read|read also|see also|don'?t miss|editor'?s (picks?|choice)|top stories"
+    r"|in case you missed it|you may have missed|also on [^\n]{1,30})\W*$",
+    re.IGNORECASE,
+)
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# a byline or a date line (the guidelines count both as article)
+_DATELINE = re.compile(
+    r"^\W*(by|written by|posted by|words by|author:?)\s+\w"
+    r"|\b(published|updated|posted|modified|last updated)( on)?\b"
+    r"|\b" + _MONTH + r"\s+\d{1,2}(st|nd|rd|th)?,?\s+(19|20)\d\d\b"
+    r"|\b\d{1,2}(st|nd|rd|th)?\s+" + _MONTH + r",?\s+(19|20)\d\d\b"
+    r"|\b(19|20)\d\d[-./]\d{1,2}[-./]\d{1,2}\b|\b\d{1,2}/\d{1,2}/(19|20)?\d\d\b"
+    r"|\b\d+\s*min(ute)?s?\s+read\b",
+    re.IGNORECASE,
+)
+# the site promoting itself: newsletters, sign-ups, memberships, donations, offers
+_PROMO_TEXT = re.compile(
+    r"\b(newsletters?|mailing list|(in|to) your inbox|sign(ing)? up (for|to|now|today|free)|subscribe (to|for|now|today)"
+    r"|unsubscribe|free (gift|trial|course|e-?book|guide|download|consultation|quote|shipping)"
+    r"|(stay|keep) (up to date|updated|informed|in the loop|on top)|get the latest|don'?t miss (out|a thing)"
+    r"|donat(e|ion|ions)|become a (member|friend|patron|supporter)|support (us|our work|our mission|independent)"
+    r"|coupon code|promo code|use code|sale ends|\d+ ?% off)\b",
+    re.IGNORECASE,
+)
+# an affiliate product box's price link: "$75 at Amazon", "$32 $29 at Amazon"
+_PRICE_AT_SHOP = re.compile(r"^\W*((now )?\d+% off\W*)?([$£€]\s?[\d.,]+\s+)+at\s+\S[^\n]{0,30}$", re.IGNORECASE)
+# a share row's label (guidelines: share buttons are nav)
+_SHARE_TEXT = re.compile(r"^\W*(share|share (this|the) (article|post|story|page|recipe)|share on \w+)\W*$", re.IGNORECASE)
 _FOOTER_TEXT = re.compile(r"©|\(c\)\s*(19|20)\d\d|\bcopyright\b|all rights reserved", re.IGNORECASE)
+
+
+def _content_container(positions, owners, parents, tags, spans):
+    """The element holding the body: the deepest element (not html/body) whose tokens
+    include the body's DOM positions from the CONTAINER_TRIM to the 1 - CONTAINER_TRIM
+    quantile (so a stray match elsewhere does not widen it), or None."""
+    if not positions:
+        return None
+    n = len(positions)
+    lo = positions[min(n - 1, int(CONTAINER_TRIM * n))]
+    hi = positions[max(0, min(n - 1, int((1 - CONTAINER_TRIM) * n) - 1))]
+    lo, hi = min(lo, hi), max(lo, hi)
+    e = owners[lo]
+    while e >= 0 and not (spans[e][0] <= lo and hi < spans[e][1]):
+        e = parents[e]
+    if e < 0 or tags[e] in ("html", "body"):
+        return None
+    return e
+
+
+def _heading_block(owners, n_tokens, parents, spans):
+    """DOM token span of the block a heading line opens: its nearest ancestor holding more than the heading."""
+    if not owners:
+        return None
+    e = Counter(owners).most_common(1)[0][0]
+    while e >= 0 and spans[e][1] - spans[e][0] <= n_tokens + HEADING_BLOCK_SLACK:
+        e = parents[e]
+    return spans[e] if e >= 0 else None
 
 
 def _majority_class(counter: Counter):
@@ -450,14 +592,18 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
     # 2. DOM classes of the lines
     if dom is None:
         dom = dom_stream(html)
-    dtoks, dcls, ddet = dom
+    dtoks, dcls, ddet, downer, dends, dparents, dtags, dspans = dom
     line_cls: dict[int, Counter] = {}
     line_det: dict[int, Counter] = {}
+    line_own: dict[int, list] = {}
+    line_pos: dict[int, list] = {}
     if page and dtoks:
         for a, b, n in SequenceMatcher(None, page, dtoks, autojunk=True).get_matching_blocks():
             for k in range(n):
                 i = owner[a + k]
                 line_cls.setdefault(i, Counter())[dcls[b + k] or "none"] += 1
+                line_own.setdefault(i, []).append(downer[b + k])
+                line_pos.setdefault(i, []).append(b + k)
                 if ddet[b + k]:
                     line_det.setdefault(i, Counter())[ddet[b + k]] += 1
     dom_class = {i: _majority_class(c) for i, c in line_cls.items()}
@@ -499,58 +645,137 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
         elif prev_art[i] and last_seen is not None and last_seen in article:
             article.add(i)
 
+    # the content container: the element that holds the body (see _content_container)
+    body_lines = (article - title_lines) or article
+    container = _content_container(sorted(p for i in body_lines for p in line_pos.get(i, ())),
+                                   downer, dparents, dtags, dspans)
+
+    def in_container(i):
+        own = line_own.get(i)
+        if container is None or not own:
+            return False
+        end = dends[container]
+        return sum(1 for o in own if container <= o <= end) * 2 > len(own)
+
+    link_memo: dict[int, bool] = {}
+
+    def owner_in_link(o):
+        path = []
+        found = False
+        while o >= 0:
+            if o in link_memo:
+                found = link_memo[o]
+                break
+            path.append(o)
+            if dtags[o] == "a":
+                found = True
+                break
+            o = dparents[o]
+        for e in path:
+            link_memo[e] = found
+        return found
+
+    def link_share(i):
+        own = line_own.get(i)
+        return sum(1 for o in own if owner_in_link(o)) / len(own) if own else 0.0
+
+    # the page's <title> line is the headline (with the site's suffix; guidelines: article)
+    if article:
+        for i in idx:
+            if (i not in article and i < min(article) and ltoks[i]
+                    and line_det.get(i, Counter()).get("title", 0) * 2 > len(ltoks[i])):
+                article.add(i)
+                title_lines.add(i)
+
     # 3. noise classes
     label: dict[int, str] = {i: "article" for i in article}
     rule: dict[int, str] = {i: "gt" for i in article}
+    body = (article - title_lines) or article
+    first = min(body) if body else None
+    last = max(body) if body else None
     pending = []
     for i in idx:
         if i in article:
             continue
         line = lines[i]
         cls = dom_class.get(i)
-        if cls == "footer" and article and i < min(article) and line_det.get(i, Counter()).get("author", 0) * 2 >= len(ltoks[i]):
-            cls = None  # an author box above the article is the byline: decided by position
-        if _AD_TEXT.match(line):
+        if (cls == "footer" and first is not None and i < last
+                and line_det.get(i, Counter()).get("author", 0) * 2 >= len(ltoks[i])):
+            cls = None  # an author box above or inside the body is the byline / a post's author
+        if _AD_TEXT.match(line) or _PRICE_AT_SHOP.match(line):
             cls = "ad"
-        elif _FOOTER_TEXT.search(line) and cls in (None, "nav"):
+        elif cls is None and _SHARE_TEXT.match(line):
+            cls = "nav"
+        elif cls in (None, "nav") and _FOOTER_TEXT.search(line) and (
+                "©" in line or len(ltoks[i]) <= FOOTER_TEXT_MAX_TOKENS):
             cls = "footer"
         if cls:
             label[i] = cls
             rule[i] = "dom" if cls == dom_class.get(i) else "text"
         else:
             pending.append(i)
+
+    # promotions of the site's own newsletter, memberships, offers (guidelines: ad), after
+    # the start of the body, in a DOM footer or unclassified
+    if first is not None:
+        for i in idx:
+            if (i > first and i not in article and label.get(i) in (None, "footer")
+                    and len(ltoks[i]) >= PROMO_MIN_TOKENS and _PROMO_TEXT.search(lines[i])
+                    and (label.get(i) is None or link_share(i) < 0.5)):
+                label[i] = "ad"
+                rule[i] = "text"
+        pending = [i for i in pending if i not in label]
+
+    # a heading such as "Related posts" or "Most read" (no DOM nav/footer class) starts a
+    # related-story block: the pending lines after it inside the heading's DOM block
+    body_pos = [p for i in body for p in line_pos.get(i, ())]
+    pos = {i: k for k, i in enumerate(idx)}
+    for i in idx:
+        if i in article or label.get(i) not in (None, "related-story") or not _RELATED_HEADING.match(lines[i]):
+            continue
+        label[i] = "related-story"
+        rule[i] = "heading"
+        block = _heading_block(line_own.get(i), len(ltoks[i]), dparents, dspans)
+        if block is not None and any(block[0] <= p < block[1] for p in body_pos):
+            block = None  # a wrapper around the article too: only the run of pending lines
+        for j in idx[pos[i] + 1:]:
+            if j in label and label[j] != "related-story":
+                if block is None or label[j] in ("article", "nav", "footer"):
+                    break
+                continue
+            own = line_pos.get(j)
+            if block is not None and own and sum(1 for p in own if block[0] <= p < block[1]) * 2 <= len(own):
+                break
+            if j not in label:
+                label[j] = "related-story"
+                rule[j] = "heading"
+    pending = [i for i in pending if i not in label]
+
+    # token-less lines ("|", "•", "* * *") are decided last, by their neighbours
+    tokenless = [i for i in pending if not ltoks[i]]
+    pending = [i for i in pending if ltoks[i]]
+
+    def body_gap(i):
+        """Non-blank lines between line i and the body (0 inside the body span)."""
+        if first is None or first <= i <= last:
+            return 0
+        k = pos[i]
+        return pos[first] - k if i < first else k - pos[last]
+
     if pending:
-        # position is judged against the body, not the headline: a byline between
-        # the headline and the first paragraph is header chrome (nav)
-        body = (article - title_lines) or article
-        first = min(body) if body else None
-        last = max(body) if body else None
         # where the page's footer starts: the first DOM-footer line after the article
         foot = [i for i in idx if dom_class.get(i) == "footer" and (last is None or i > last)]
         foot_start = min(foot) if foot else None
-        pos = {i: k for k, i in enumerate(idx)}
         for i in pending:
-            # nearest decided lines above and below, not crossing an article line
-            above = below = None
-            k = pos[i] - 1
-            while k >= 0:
-                j = idx[k]
-                if j in label:
-                    above = label[j]
-                    break
-                k -= 1
-            k = pos[i] + 1
-            while k < len(idx):
-                j = idx[k]
-                if j in label and j not in pending:
-                    below = label[j]
-                    break
-                k += 1
-            if above and above == below and above != "article":
-                label[i] = above
-                rule[i] = "neighbours"
-            elif first is not None and i > first and (foot_start is None or i < foot_start) and _CTA_TEXT.match(lines[i]):
+            if first is not None and i > first and (foot_start is None or i < foot_start) and _CTA_TEXT.match(lines[i]):
                 label[i] = "ad"  # a call to action inside or after the article
+                rule[i] = "text"
+            elif in_container(i):
+                label[i] = "article"  # unclassified text inside the article's own container
+                rule[i] = "container"
+            elif (first is not None and len(ltoks[i]) <= DATELINE_MAX_TOKENS and _DATELINE.search(lines[i])
+                  and (0 < body_gap(i) <= DATELINE_WINDOW)):
+                label[i] = "article"  # byline / date next to the body (guidelines: article)
                 rule[i] = "text"
             elif first is None:
                 label[i] = "nav" if pos[i] < len(idx) / 2 else "footer"
@@ -559,13 +784,29 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
                 label[i] = "nav"
                 rule[i] = "position"
             elif i > last:
-                # after the article and before the footer block come related lists,
-                # comments and author boxes; with no footer block on the page, footer
-                label[i] = "related-story" if foot_start is not None and i < foot_start else "footer"
+                # after the article: a link of a few words or more is another story (a
+                # headline list), a short link a menu item; other text is the footer's
+                if link_share(i) >= 0.5:
+                    label[i] = "related-story" if len(ltoks[i]) >= HEADLINE_MIN_TOKENS else "nav"
+                elif len(ltoks[i]) >= AFTER_PROSE_TOKENS:
+                    label[i] = "article"  # prose the ground truth cut off (its main text ends early)
+                else:
+                    label[i] = "footer"
                 rule[i] = "position"
             else:
-                label[i] = "related-story"
+                label[i] = "article"
                 rule[i] = "position"
+
+    if tokenless:
+        # the label of the nearest lines with tokens above and below when they agree,
+        # else the one above (a separator closes the block it follows)
+        decided = [i for i in idx if ltoks[i]]
+        for i in tokenless:
+            k = bisect.bisect_left(decided, i)
+            above = label.get(decided[k - 1]) if k > 0 else None
+            below = label.get(decided[k]) if k < len(decided) else None
+            label[i] = above or below or "nav"
+            rule[i] = "neighbours"
 
     records = [{"line": i + 1, "text": lines[i], "label": label[i]} for i in idx]
     art_pos = {p for p, _ in pairs if owner[p] in article}
