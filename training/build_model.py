@@ -43,6 +43,25 @@ def select(rows: list[dict], split: str, tools=TOOLS, drop_low_alignment=True, e
     return keep
 
 
+def load_gold(gold_dir: Path, tools=TOOLS, split: str = "train"):
+    """The gold set's pages of ``split`` as labelled scrapes: the html-text scrapes and their
+    hand labels, and the other tools' aligned labels where ``training/gold_eval.py align`` made them."""
+    manifest = {r["file_id"]: r for r in (json.loads(x) for x in (gold_dir / "manifest.jsonl").read_text(
+        encoding="utf-8").splitlines() if x.strip())}
+    ids = sorted(f for f, r in manifest.items() if r["split"] == split)
+    out = []
+    sources = [("html-text", gold_dir / "labels", gold_dir / "scrapes")]
+    sources += [(t, gold_dir / "tools" / t, gold_dir / "tools" / t) for t in tools if t != "html-text"]
+    for tool, labels_dir, scrape_dir in sources:
+        if tool not in tools or not labels_dir.is_dir():
+            continue
+        files = [labels_dir / f"{i}.jsonl" for i in ids if (labels_dir / f"{i}.jsonl").is_file()]
+        for s in load_labels(files, [scrape_dir]):
+            s.meta = {**manifest[s.name], "tool": tool}
+            out.append(s)
+    return out
+
+
 def load_rows(corpus: Path, rows: list[dict]):
     files = [corpus / r["tool"] / f"{r['file_id']}.jsonl" for r in rows]
     scrapes = load_labels(files)
@@ -57,7 +76,10 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", type=Path, default=ROOT / "labels", help="hand labels (the seeds)")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "default.noiseclf")
     ap.add_argument("--seed-weight", type=float, default=20.0,
-                    help="weight of each hand-labelled seed line relative to a corpus line")
+                    help="weight of each hand-labelled seed (and gold) line relative to a corpus line")
+    ap.add_argument("--gold", type=Path, default=ROOT / "training" / "gold",
+                    help="the gold set: its train-split pages are hand labels like the seeds (--no-gold: none)")
+    ap.add_argument("--no-gold", dest="gold", action="store_const", const=None)
     # The defaults are noiseclf.settings.Settings, the shipped model's (why: its docstring).
     ap.add_argument("--C", type=float, default=Settings.C)
     ap.add_argument("--layout-weight", type=float, default=Settings.layout_weight)
@@ -84,20 +106,22 @@ def main(argv=None) -> int:
     train_scrapes = load_rows(args.corpus, train_rows)
     test_scrapes = load_rows(args.corpus, test_rows)
     seeds = load_labels([args.labels])
-    print(f"loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    gold = load_gold(args.gold, tools) if args.gold is not None else []
+    print(f"loaded in {time.perf_counter() - started:.0f} s ({len(gold)} gold scrapes)", file=sys.stderr)
 
     options = Settings(C=args.C, layout_weight=args.layout_weight, char_max_len=args.char_max_len,
                        context=args.context)
-    weights = [1.0] * len(train_scrapes) + [args.seed_weight] * len(seeds)
+    hand = list(seeds) + list(gold)  # hand labels: the seeds and the gold pages of training domains
+    weights = [1.0] * len(train_scrapes) + [args.seed_weight] * len(hand)
     t0 = time.perf_counter()
-    groups = [s.meta["domain"] for s in train_scrapes] + [s.name for s in seeds]
-    model = fit(list(train_scrapes) + list(seeds), options, scrape_weights=weights, groups=groups)
+    groups = [s.meta["domain"] for s in train_scrapes] + [getattr(s, "meta", {}).get("domain", s.name) for s in hand]
+    model = fit(list(train_scrapes) + hand, options, scrape_weights=weights, groups=groups)
     fit_seconds = time.perf_counter() - t0
     print(f"fitted in {fit_seconds:.0f} s", file=sys.stderr)
     if args.page_stage:
         from .page_stage import cached_out_of_fold, fit_stage
 
-        oof, labels = cached_out_of_fold(train_scrapes, seeds, args.stage_folds, options, args.seed_weight,
+        oof, labels = cached_out_of_fold(train_scrapes, hand, args.stage_folds, options, args.seed_weight,
                                          ROOT / "build" / "page_stage", lambda m: print(m, file=sys.stderr))
         assert tuple(labels) == model.labels
         model.stage = fit_stage(train_scrapes, oof, labels, C=args.stage_C)
@@ -116,13 +140,15 @@ def main(argv=None) -> int:
     # Drift thresholds from pages of domains the model never saw (the held-out split;
     # they only decide when `noiseclf clean` warns, not any figure in the report).
     model.meta["drift"] = calibrate(model, test_scrapes)
-    all_scrapes = list(train_scrapes) + list(seeds)
+    all_scrapes = list(train_scrapes) + hand
     model.meta.update({
         "versions": library_versions(),
         "training_data": training_data_summary(all_scrapes, sources=[
             f"WCXB dev split (CC-BY-4.0), train domains: {len({r['domain'] for r in train_rows})} domains, "
             f"{len({r['file_id'] for r in train_rows})} pages x tools {', '.join(tools)}",
             f"noiseclf seeds: {len(seeds)} hand-labelled scrapes, weight {args.seed_weight}",
+            f"noiseclf gold set (training/gold, WCXB dev train-split pages, two-pass hand labels): "
+            f"{len(gold)} scrapes, weight {args.seed_weight}",
         ]),
         "metrics": {
             "heldout_domains": held,
