@@ -201,6 +201,11 @@ def is_blank(line: str) -> bool:
 
 _DIGIT = re.compile(r"\d")
 _ASCII_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+# ASCII lines in one pass over bytes: lower case, digits to 0, and the four
+# separators str.split() treats as white space but bytes.split() does not
+# (\x1c-\x1f) to spaces, so that bytes.split() splits where str.split() does.
+_ASCII_NORMAL = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ123456789\x1c\x1d\x1e\x1f",
+                                b"abcdefghijklmnopqrstuvwxyz000000000    ")
 
 
 def normalize_lines(lines: Sequence[str]) -> list[str]:
@@ -212,14 +217,13 @@ def normalize_lines(lines: Sequence[str]) -> list[str]:
     ASCII lines skip NFKC, which changes no ASCII text.
     """
     out = []
+    append = out.append
     for x in lines:
-        if not x.isascii():
-            x = unicodedata.normalize("NFKC", x)
-        x = " ".join(x.split()).lower()
         if x.isascii():
-            out.append(x.encode("ascii").translate(_ASCII_DIGITS).decode("ascii"))
-        else:
-            out.append(_DIGIT.sub("0", x))
+            append(b" ".join(x.encode("ascii").translate(_ASCII_NORMAL).split()).decode("ascii"))
+            continue
+        x = " ".join(unicodedata.normalize("NFKC", x).split()).lower()
+        append(x.encode("ascii").translate(_ASCII_DIGITS).decode("ascii") if x.isascii() else _DIGIT.sub("0", x))
     return out
 
 

@@ -2,9 +2,10 @@
 
 The reference is scikit-learn's HashingVectorizer and LogisticRegression, a
 per-line shape function and a regular-expression normaliser; the product
-computes hashing, counting, the shape features and the dot product with numpy
-over whole batches. Counts and hashes must be identical; probabilities equal
-to float32 rounding.
+computes hashing, counting, the shape features and the dot product either with
+numpy over whole batches or in the compiled kernel (noiseclf.features.kernel):
+every prediction test runs on both paths. Counts and hashes must be identical;
+probabilities equal to float32 rounding.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sklearn.utils import murmurhash3_32
 
 import reference_features as ref_f
 from noiseclf.features import LAYOUT_DIM, Page
+from noiseclf.features import featurizer as featurizer_mod
 from noiseclf.features import hashing as fp
 from noiseclf.features import shape as shape_mod
 from noiseclf.features.shape import line_shapes
@@ -70,6 +72,15 @@ def random_pages(seed: int, n_pages: int = 12) -> list[Page]:
             lines += [lines[0], "    " + lines[-1], "\t" + lines[0]]
         pages.append(Page(lines))
     return pages
+
+
+@pytest.fixture(params=["numpy", "kernel"])
+def path(request, monkeypatch):
+    """Run the test on the numpy path and on the compiled kernel."""
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", request.param)
+    if request.param == "kernel":
+        pytest.importorskip("numba")
+    return request.param
 
 
 def seed_pages() -> list[Page]:
@@ -145,7 +156,7 @@ def test_line_shapes_identical(monkeypatch, per_line_max):
     assert not len(bad), [(raws[i], j, got[i, j], want[i, j]) for i, j in bad[:5]]
 
 
-def _random_model(tmp_path: Path, labels: list[str], seed: int) -> Path:
+def _random_model(tmp_path: Path, labels: list[str], seed: int, extra: dict | None = None) -> Path:
     """A model whose every column has a random weight, written in the model format."""
     rng = np.random.default_rng(seed)
     base = load_model()
@@ -155,7 +166,7 @@ def _random_model(tmp_path: Path, labels: list[str], seed: int) -> Path:
     meta["labels"] = labels
     nw, nc = 2**12, 2**12
     meta["featurizer"] = dict(meta["featurizer"], word_bits=12, char_bits=12, word_weight=0.7, char_weight=1.3,
-                              layout_weight=0.9)
+                              layout_weight=0.9, **(extra or {}))
     rows = 1 if len(labels) == 2 else len(labels)
     arrays = {
         "idf_word": rng.uniform(1, 6, nw).astype(np.float32),
@@ -184,18 +195,18 @@ def _check_same(model, pages):
     assert np.array_equal(fast.argmax(axis=1)[clear], ref.argmax(axis=1)[clear])
 
 
-def test_shipped_model_fast_equals_reference():
+def test_shipped_model_fast_equals_reference(path):
     model = load_model()
     _check_same(model, all_pages())
 
 
 @pytest.mark.parametrize("labels", [["ad", "article", "footer", "nav", "related-story"], ["article", "nav"]])
-def test_random_models_fast_equals_reference(tmp_path, labels):
+def test_random_models_fast_equals_reference(tmp_path, labels, path):
     model = load_model(_random_model(tmp_path, labels, seed=len(labels)))
     _check_same(model, all_pages())
 
 
-def test_cache_gives_the_same_results():
+def test_cache_gives_the_same_results(path):
     pages = all_pages()
     cached = load_model().set_cache(50)  # smaller than the number of lines: evictions happen
     plain = load_model().set_cache(0)
@@ -209,7 +220,7 @@ def test_cache_gives_the_same_results():
     assert len(cached.scorer._cache) <= 50
 
 
-def test_saved_and_reloaded_model_predicts_the_same(tmp_path):
+def test_saved_and_reloaded_model_predicts_the_same(tmp_path, path):
     model = load_model()
     pages = seed_pages()
     before = model.predict(pages)
@@ -227,7 +238,7 @@ def test_loading_does_not_import_scikit_learn():
     assert out.stdout.strip() == "False"
 
 
-def test_blank_and_empty_pages():
+def test_blank_and_empty_pages(path):
     model = load_model()
     assert model.predict([Page([]), Page(["", "  "])]).shape == (0, len(model.labels))
     pages = [Page(["", "x"]), Page([]), Page(["Hello world.", "", "  "])]
@@ -253,7 +264,7 @@ def test_normalize_lines_identical():
     assert normalize_lines(raws) == [normalize_line(r) for r in raws]
 
 
-def test_clean_counted_matches_the_verdicts():
+def test_clean_counted_matches_the_verdicts(path):
     from noiseclf.model import render_kept
 
     model = load_model()
@@ -301,3 +312,161 @@ def test_training_features_equal_the_reference(settings):
     counts = words.transform([normalize_line(r) for r in content_lines(pages)])
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     np.testing.assert_allclose(featurizer.idf_word, np.log((1 + counts.shape[0]) / (1 + df)) + 1, rtol=1e-6)
+
+
+# -- the compiled kernel ---------------------------------------------------------
+
+PATTERN_TOKENS = ["jan", "Sept", "SEP.", "ſep", "may", "Mayday", "dec", "12", "1", "123", "07", "2024-01-02",
+                  "2024-1-02", "12024-01-02", "1/2/34", "12.3.2024", "1/2/34567", "3:45", "12:345", "123:45",
+                  "ago", "AGO", "agos", "Today", "TODAY", "yesterday", "©", "(c)", "(C)", "copyright",
+                  "COPYRIGHT", "All Rights Reserved", "all  rights", "privacy", "PRİVACY", "terms of", "Terms Of",
+                  "http://", "HTTPS://", "https:/", "www.", "WWW.", ".com", ".COM", ".comx", ".com.", "@", "@x",
+                  "@ ", "](", "]", "K", "ı", "İ", "_", "é", "\u0663", "\u00b2", "\u0967\u0968", "x", "a", ".", "/",
+                  "-", ":", "!", "?", "A", "\u00c0", "\u00d7", "|", "\u00bb", "\u203a", "\u00b7", "\u2026", "...",
+                  ",", "'", "\u201d", ")", "]", "\u2022", "1.", "2)", "#", "[", "ſ", "\u212a", "\U0001D7D8"]
+PATTERN_GLUE = ["", " ", "  ", "\t", "\u00a0", ".", "x", "1", "_", "-", "/"]
+
+
+def pattern_lines(seed: int, n: int) -> list[str]:
+    """Lines built to sit on the edges of the shape patterns (dates, times, links, bullets...)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(int(rng.integers(1, 7))):
+            parts.append(PATTERN_TOKENS[int(rng.integers(len(PATTERN_TOKENS)))])
+            parts.append(PATTERN_GLUE[int(rng.integers(len(PATTERN_GLUE)))])
+        line = "".join(parts)
+        if rng.random() < 0.2:
+            line = " " * int(rng.integers(1, 4)) + "\t" * int(rng.integers(0, 2)) + line
+        if line.strip():
+            out.append(line)
+    return out
+
+
+def kernel_scorer(model=None):
+    pytest.importorskip("numba")
+    from noiseclf.features import kernel
+
+    model = model or load_model()
+    assert kernel.supported(model.featurizer)
+    return kernel.KernelScorer(model.scorer)
+
+
+def test_kernel_shapes_equal_the_reference():
+    """Every shape feature, the hand-written pattern matchers included, on random and edge-case lines."""
+    raws = content_lines(all_pages()) + pattern_lines(0, 4000) + content_lines(random_pages(7, 30))
+    raws += ["1.", "  2) item", "3.x", "x", "\u2022", "Jan", "12", "Jan 12", "aaaB", "ABCD", "#!", "\t\tx", " \r\tx"]
+    raws = list(dict.fromkeys(raws))
+    _, got, _ = kernel_scorer().lines(raws)
+    want = np.array([line_shape(r) for r in raws])
+    bad = np.argwhere(~np.isclose(got, want, rtol=0, atol=1e-12))
+    assert not len(bad), [(raws[i], shape_mod.SHAPE_NAMES[j], got[i, j], want[i, j]) for i, j in bad[:5]]
+    assert np.array_equal(got, line_shapes(raws))  # the numpy path, bit for bit
+
+
+def test_kernel_normalised_text_ids():
+    """Two lines share a normalised-text id exactly when normalize_lines makes them equal."""
+    raws = ["Posted 3 days ago", "Posted 4 days ago", "posted  5 DAYS ago ", "\uff30osted 6 days ago", "Other",
+            "\u00e9t\u00e9 12", "\u00c9t\u00e9 34", "e\u0301t\u00e9 56"] + pattern_lines(1, 500)
+    raws = list(dict.fromkeys(raws))
+    _, _, ids = kernel_scorer().lines(raws)
+    norm = normalize_lines(raws)
+    first = {}
+    want = [first.setdefault(t, i) for i, t in enumerate(norm)]
+    assert ids.tolist() == want
+
+
+def test_kernel_and_numpy_paths_agree_on_the_golden_pages(monkeypatch):
+    pytest.importorskip("numba")
+    golden = json.loads((ROOT / "tests" / "fixtures" / "shipped_predictions.json").read_text(encoding="utf-8"))
+    pages = [Page(split_lines((ROOT / name).read_text(encoding="utf-8"))) for name in sorted(golden)]
+    pages += [Page(pattern_lines(2, 300))]
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "numpy")
+    want = load_model().set_cache(0).predict(pages)
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "kernel")
+    got = load_model().set_cache(0).predict(pages)
+    assert np.abs(got - want).max() < 1e-9
+
+
+@pytest.mark.parametrize("settings", [{"word_ngrams": [1, 3], "char_ngrams": [3, 5], "char_max_len": 7},
+                                      {"word_ngrams": [2, 2], "char_ngrams": [1, 1], "char_max_len": 300}])
+def test_kernel_other_settings_equal_the_reference(tmp_path, monkeypatch, settings):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "kernel")
+    model = load_model(_random_model(tmp_path, ["ad", "article", "footer", "nav", "related-story"], seed=9,
+                                     extra=settings))
+    pages = all_pages() + [Page(pattern_lines(3, 200))]
+    _check_same(model, pages)
+
+
+def test_kernel_float64_coefficients_and_huge_counts(monkeypatch):
+    """Coefficients float32 cannot hold (a model just fitted), and counts past the TF table."""
+    pytest.importorskip("numba")
+    from noiseclf.features import LineScorer
+
+    base = load_model()
+    rng = np.random.default_rng(3)
+    coef = rng.normal(0, 1, base.classifier.coef_.shape)
+    pages = all_pages() + [Page(["a " * 70_000, "x" * 30_000 + " y", "\u00e9" * 500])]
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "numpy")
+    want = LineScorer(base.featurizer, coef, base.classifier.intercept_).decision(pages)
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "kernel")
+    scorer = LineScorer(base.featurizer, coef, base.classifier.intercept_)
+    got = scorer.decision(pages)
+    assert scorer._kernel.rows_w.dtype == np.float64
+    assert np.abs(got - want).max() < 1e-5
+
+
+def test_auto_mode_switches_to_the_kernel_after_enough_lines(monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "auto")
+    monkeypatch.setitem(featurizer_mod._kernel_state, "ready", False)
+    monkeypatch.setitem(featurizer_mod._kernel_state, "lines", 0)
+    monkeypatch.setattr(featurizer_mod, "KERNEL_AFTER_LINES", 100)
+    model = load_model().set_cache(0)
+    pages = seed_pages()
+    small = [Page(["Hello world.", "Home | News"])]
+    model.predict(small)
+    assert model.scorer._kernel is None  # a few lines: the numpy path, numba not needed
+    plain = load_model().set_cache(0)
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "numpy")
+    want = plain.predict(pages)
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "auto")
+    got = model.predict(pages)
+    assert model.scorer._kernel not in (None, False)
+    assert np.abs(got - want).max() < 1e-9
+    assert featurizer_mod._kernel_state["ready"]
+    fresh = load_model().set_cache(0)  # loaded once, the kernel serves every scorer from the first call
+    fresh.predict(small)
+    assert fresh.scorer._kernel not in (None, False)
+
+
+def test_numpy_path_without_numba_or_with_changed_patterns(monkeypatch):
+    import re
+
+    pages = seed_pages()
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "numpy")
+    want = load_model().set_cache(0).predict(pages)
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "kernel")
+    monkeypatch.setitem(featurizer_mod._kernel_state, "module", None)
+    monkeypatch.setitem(featurizer_mod._kernel_state, "failed", True)  # as if numba could not be imported
+    model = load_model().set_cache(0)
+    assert np.abs(model.predict(pages) - want).max() < 1e-12
+    assert model.scorer._kernel is False
+    monkeypatch.setitem(featurizer_mod._kernel_state, "failed", False)
+    changed = shape_mod.Pattern(re.compile(r"\bago\b|\bnow\b", re.IGNORECASE))
+    monkeypatch.setattr(shape_mod, "TIME", changed)  # a pattern the kernel was not written for
+    model._scorer = None
+    got = model.predict(pages)
+    assert model.scorer._kernel is False  # the numpy path, which uses the new pattern
+    assert got.shape == want.shape
+
+
+def test_flag_table_classes():
+    """The kernel relies on these classes: \\d is str.isdecimal, and the characters it
+    looks for among punctuation are punctuation."""
+    for ch in ",.!?|/\u00bb\u203a\u00b7":
+        assert fp._flags_of(ord(ch)) & fp.PUNCT, ch
+    assert fp._flags_of(ord("\u0663")) & fp.DECIMAL and not fp._flags_of(ord("\u00b2")) & fp.DECIMAL
+    assert fp._flags_of(ord("\u00b2")) & fp.DIGIT

@@ -4,25 +4,30 @@ A row is three blocks side by side: the hashed word n-grams and the hashed
 character n-grams of the normalised line (:func:`noiseclf.text.normalize_lines`),
 each TF-IDF weighted, L2-normalised and scaled by its weight; and the line's
 layout (:mod:`noiseclf.features.layout`), standardised and scaled by
-``layout_weight``. Training builds the sparse matrix with :meth:`Featurizer.transform`;
-prediction (:class:`LineScorer`) computes the same blocks and multiplies them by
-the weights without building the whole matrix, remembering the text part of
-lines it has seen (menus and footers repeat across a crawl).
+``layout_weight``. Training builds the sparse matrix with :meth:`Featurizer.transform`
+(scipy is imported there only); prediction (:class:`LineScorer`) computes the
+same numbers and multiplies them by the weights without building the matrix:
+in bulk with the compiled kernel (:mod:`noiseclf.features.kernel`), for small
+jobs with numpy (see :data:`KERNEL_MODE`).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import OrderedDict
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..settings import Settings
 from ..text import normalize_lines
-from .hashing import CharNgrams, tfidf, word_counts
+from .hashing import CharNgrams, Counts, tfidf, word_counts_raw
 from .layout import LAYOUT_DIM, Page, page_layout
 from .shape import line_shapes
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 class Featurizer:
@@ -50,14 +55,22 @@ class Featurizer:
     # -- the pieces, for raw non-blank lines ---------------------------------
     def counts(self, norm: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Hashed word and character n-gram counts of normalised lines."""
+        words, chars = self._counts(norm)
+        return words.tocsr(), chars.tocsr()
+
+    def _counts(self, norm: Sequence[str]) -> tuple[Counts, Counts]:
         s = self.settings
-        words = word_counts(norm, tuple(s.word_ngrams), self.n_word)
-        chars = self._chars.counts([t[: s.char_max_len] for t in norm])
+        words = word_counts_raw(norm, tuple(s.word_ngrams), self.n_word)
+        chars = self._chars.raw_counts([t[: s.char_max_len] for t in norm])
         return words, chars
 
     def text_blocks(self, norm: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """The word and character blocks (TF-IDF, L2, weighted) of normalised lines."""
-        words, chars = self.counts(norm)
+        words, chars = self._text_blocks(norm)
+        return words.tocsr(), chars.tocsr()
+
+    def _text_blocks(self, norm: Sequence[str]) -> tuple[Counts, Counts]:
+        words, chars = self._counts(norm)
         s = self.settings
         return tfidf(words, self.idf_word, s.word_weight), tfidf(chars, self.idf_char, s.char_weight)
 
@@ -77,6 +90,8 @@ class Featurizer:
     # -- the whole matrix (training, adaptation) -----------------------------
     def fit_transform(self, pages: Sequence[Page]) -> sp.csr_matrix:
         """Learn the IDF weights and layout scaling from ``pages``; their feature matrix."""
+        import scipy.sparse as sp
+
         raws = [p.lines[i] for p in pages for i in p.content]
         norm = normalize_lines(raws)
         words, chars = self.counts(norm)
@@ -91,6 +106,8 @@ class Featurizer:
                           sp.csr_matrix(self.scale_layout(lay))], format="csr")
 
     def transform(self, pages: Sequence[Page]) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
         raws = [p.lines[i] for p in pages for i in p.content]
         norm = normalize_lines(raws)
         w, c = self.text_blocks(norm)
@@ -105,25 +122,79 @@ def _idf(counts: sp.csr_matrix) -> np.ndarray:
     return (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
 
 
+# Which implementation scores lines: "auto" (the compiled kernel once this
+# process has scored KERNEL_AFTER_LINES lines, or at once if it is already
+# loaded), "kernel" (always, when numba is installed) or "numpy" (never).
+KERNEL_MODE = os.environ.get("NOISECLF_KERNEL", "auto")
+# Loading numba and its cached machine code costs about 0.35 s of CPU once per
+# process, the price of ~15,000 lines on the numpy path; below this, a small
+# job (a model's self-check at load, a command on a few pages) never pays it.
+KERNEL_AFTER_LINES = 10_000
+_kernel_state = {"module": None, "failed": False, "ready": False, "lines": 0}
+_NORMALIZE = normalize_lines  # the normalisation the kernel implements (it steps aside if that is replaced)
+
+
+def _kernel_module():
+    """noiseclf.features.kernel, imported and warmed up on first use (None when numba is missing or broken)."""
+    st = _kernel_state
+    if st["module"] is None and not st["failed"]:
+        # numba's first compilation looks for BLAS by importing scipy.linalg, 0.2 s
+        # of a process's start; the kernel uses no BLAS, so that import is hidden
+        # for the moment numba looks (it then records "no BLAS" for its own use only).
+        hide = "scipy.linalg" not in sys.modules
+        if hide:
+            sys.modules["scipy.linalg"] = None  # type: ignore[assignment]
+        try:
+            from . import kernel
+
+            kernel.warm_up()
+        except Exception:  # no numba on this platform, or it cannot run here: the numpy path does everything
+            st["failed"] = True
+            return None
+        finally:
+            if hide and "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is None:
+                del sys.modules["scipy.linalg"]
+        st["module"] = kernel
+    return st["module"]
+
+
+def prefer_kernel() -> bool:
+    """Say that this process will score many lines: load the compiled kernel now
+    (about half a second) and use it from the first call. False if it cannot run here."""
+    if KERNEL_MODE == "numpy" or _kernel_module() is None:
+        return False
+    _kernel_state["ready"] = True
+    return True
+
+
 class LineScorer:
     """The first stage's decision values: a linear model over the featuriser's blocks.
 
     ``coef`` has one row per class (one for a binary model), columns in the
     featuriser's order. A cache keyed by the raw line (``cache_lines``
     distinct lines, least recently used first out) keeps each line's
-    normalised text, shape and text score.
+    normalised text, shape and text score on the numpy path.
+
+    Two implementations give the same numbers (to float64 rounding): the
+    compiled kernel (:mod:`noiseclf.features.kernel`, one pass per line over the
+    whole batch) and the numpy path (the featuriser's blocks); see
+    :data:`KERNEL_MODE` for which runs.
     """
 
     def __init__(self, featurizer: Featurizer, coef: np.ndarray, intercept: np.ndarray, cache_lines: int = 0):
         self.featurizer = featurizer
         f = featurizer
-        coef = np.asarray(coef, dtype=np.float64)
-        self.coef_word = np.ascontiguousarray(coef[:, : f.n_word].T)
-        self.coef_char = np.ascontiguousarray(coef[:, f.n_word: f.n_word + f.n_char].T)
-        self.coef_layout = np.ascontiguousarray(coef[:, f.n_word + f.n_char:].T)
+        coef = np.asarray(coef)
+        # One transposed copy (rows: columns of the features), float32 when that
+        # is exact (a model file stores float32): half the memory, same numbers.
+        dt = np.float32 if np.array_equal(coef.astype(np.float32), coef) else np.float64
+        self.coef_word = np.ascontiguousarray(coef[:, : f.n_word].T, dtype=dt)
+        self.coef_char = np.ascontiguousarray(coef[:, f.n_word: f.n_word + f.n_char].T, dtype=dt)
+        self.coef_layout = np.ascontiguousarray(coef[:, f.n_word + f.n_char:].T, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.cache_lines = int(cache_lines)
         self._cache: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._kernel = None
 
     def set_cache_size(self, lines: int) -> None:
         self.cache_lines = int(lines)
@@ -134,11 +205,27 @@ class LineScorer:
         self._cache.clear()
         self.featurizer._chars.clear()
 
+    # -- which implementation ---------------------------------------------
+    def _use_kernel(self, n_lines: int) -> bool:
+        if KERNEL_MODE == "numpy" or self._kernel is False:
+            return False
+        if self._kernel is None:
+            st = _kernel_state
+            if KERNEL_MODE != "kernel" and not st["ready"]:
+                st["lines"] += n_lines
+                if st["lines"] < KERNEL_AFTER_LINES:
+                    return False
+            kernel = _kernel_module()
+            ok = kernel is not None and kernel.supported(self.featurizer)
+            self._kernel = kernel.KernelScorer(self) if ok else False
+        return self._kernel is not False
+
+    # -- the numpy path -----------------------------------------------------
     def _text_scores(self, norm: Sequence[str]) -> np.ndarray:
         if not norm:
             return np.zeros((0, self.coef_word.shape[1]))
-        w, c = self.featurizer.text_blocks(norm)
-        return np.asarray(w @ self.coef_word) + np.asarray(c @ self.coef_char)
+        w, c = self.featurizer._text_blocks(norm)
+        return w.dot(self.coef_word) + c.dot(self.coef_char)
 
     def _line_parts(self, raws: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Normalised text, shape row and text score of every line; each distinct
@@ -183,6 +270,10 @@ class LineScorer:
         raws = [p.lines[i] for p in pages for i in p.content]
         if not raws:
             return np.zeros((0, self.coef_word.shape[1]))
+        if self._use_kernel(len(raws)):
+            out = self._kernel.decision(pages, raws)
+            _kernel_state["ready"] = True  # compiled and loaded: from now on every call may use it
+            return out
         norm, shapes, text = self._line_parts(raws)
         lay = self.featurizer.scale_layout(self.featurizer.layout(pages, shapes, norm))
         return text + lay @ self.coef_layout + self.intercept

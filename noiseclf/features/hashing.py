@@ -11,10 +11,12 @@ per line, in float32.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # -- MurmurHash3_x86_32, vectorised -------------------------------------------
 _C1 = np.uint32(0xCC9E2D51)
@@ -83,7 +85,7 @@ def buckets(h: np.ndarray, n_features: int) -> np.ndarray:
 
 
 # -- character classes by code point -----------------------------------------
-WORD, SPACE, ALPHA, UPPER, DIGIT, PUNCT = 1, 2, 4, 8, 16, 32  # character class bits
+WORD, SPACE, ALPHA, UPPER, DIGIT, PUNCT, DECIMAL = 1, 2, 4, 8, 16, 32, 64  # character class bits
 _TABLE = np.zeros(0, dtype=np.uint8)
 _KNOWN = np.zeros(0, dtype=bool)
 
@@ -100,25 +102,40 @@ def _flags_of(c: int) -> int:
     if ch.isupper():
         f |= UPPER
     if ch.isdigit():
-        f |= DIGIT
+        f |= DIGIT  # str.isdigit (the digit_frac feature)
+    if ch.isdecimal():
+        f |= DECIMAL  # what ``\d`` matches in a str pattern
     if not f & (WORD | SPACE):
         f |= PUNCT  # what ``[^\w\s]`` matches
     return f
 
 
-def char_flags(cps: np.ndarray) -> np.ndarray:
-    """Class flags of every code point (table filled lazily, once per code point)."""
+def flag_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The class flags of every code point and whether each is filled in yet."""
     global _TABLE, _KNOWN
     if len(_TABLE) == 0:
         _TABLE = np.zeros(0x110000, dtype=np.uint8)
         _KNOWN = np.zeros(0x110000, dtype=bool)
         _TABLE[:256] = [_flags_of(c) for c in range(256)]
         _KNOWN[:256] = True
-    if len(cps) and not _KNOWN[cps].all():
-        for c in np.unique(cps[~_KNOWN[cps]]).tolist():
-            _TABLE[c] = _flags_of(c)
-            _KNOWN[c] = True
-    return _TABLE[cps]
+    return _TABLE, _KNOWN
+
+
+def learn_flags(cps: np.ndarray) -> None:
+    """Fill in the flags of these code points (any not known yet)."""
+    table, known = flag_tables()
+    for c in np.unique(cps).tolist():
+        if not known[c]:
+            table[c] = _flags_of(c)
+            known[c] = True
+
+
+def char_flags(cps: np.ndarray) -> np.ndarray:
+    """Class flags of every code point (table filled lazily, once per code point)."""
+    table, known = flag_tables()
+    if len(cps) and not known[cps].all():
+        learn_flags(cps[~known[cps]])
+    return table[cps]
 
 
 def codepoints(text: str) -> np.ndarray:
@@ -149,11 +166,36 @@ def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # -- the hashed text features -------------------------------------------------
 
+class Counts:
+    """A CSR matrix as its three arrays (no scipy needed to compute or score it)."""
+
+    __slots__ = ("data", "indices", "indptr", "shape")
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]):
+        self.data, self.indices, self.indptr, self.shape = data, indices, indptr, shape
+
+    def tocsr(self) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+    def dot(self, coef: np.ndarray) -> np.ndarray:
+        """``matrix @ coef`` (coef: columns x k), summing each row's products in column order."""
+        n, k = self.shape[0], coef.shape[1]
+        out = np.zeros((n, k))
+        if len(self.data):
+            prod = coef[self.indices] * self.data[:, None].astype(np.float64)
+            sizes = np.diff(self.indptr)
+            nz = sizes > 0
+            out[nz] = np.add.reduceat(prod, self.indptr[:-1][nz], axis=0)
+        return out
+
+
 def _key_dtype(n_lines: int, bits: int):
     return np.uint32 if n_lines < (1 << (32 - bits)) else np.uint64
 
 
-def _count_matrix(line_of: np.ndarray, cols: np.ndarray, n_lines: int, n_features: int) -> sp.csr_matrix:
+def _count_matrix(line_of: np.ndarray, cols: np.ndarray, n_lines: int, n_features: int) -> Counts:
     """Counts of (line, column) pairs as a CSR matrix with sorted, unique indices."""
     bits = int(n_features - 1).bit_length()
     dt = _key_dtype(n_lines, bits)
@@ -161,7 +203,7 @@ def _count_matrix(line_of: np.ndarray, cols: np.ndarray, n_lines: int, n_feature
     return _counts_from_keys(key, n_lines, n_features)
 
 
-def _counts_from_keys(key: np.ndarray, n_lines: int, n_features: int) -> sp.csr_matrix:
+def _counts_from_keys(key: np.ndarray, n_lines: int, n_features: int) -> Counts:
     """CSR counts from keys ``line << bits | column`` (any order; sorted in place)."""
     bits = int(n_features - 1).bit_length()
     key.sort()
@@ -177,11 +219,16 @@ def _counts_from_keys(key: np.ndarray, n_lines: int, n_features: int) -> sp.csr_
         uk = key
     indptr = np.searchsorted(uk, np.arange(n_lines + 1, dtype=np.uint64) << np.uint64(bits)).astype(np.int64)
     indices = (uk & key.dtype.type(n_features - 1)).astype(np.int32)
-    return sp.csr_matrix((counts, indices, indptr), shape=(n_lines, n_features))
+    return Counts(counts, indices, indptr, (n_lines, n_features))
 
 
 def word_counts(norm: Sequence[str], ngram_range: tuple[int, int], n_features: int) -> sp.csr_matrix:
     """Counts of hashed word n-grams (tokens ``\\b\\w+\\b`` joined by one space) per line."""
+    return word_counts_raw(norm, ngram_range, n_features).tocsr()
+
+
+def word_counts_raw(norm: Sequence[str], ngram_range: tuple[int, int], n_features: int) -> Counts:
+    """:func:`word_counts` as :class:`Counts`."""
     n_lines = len(norm)
     text = "\n".join(norm)
     cps = codepoints(text)
@@ -309,6 +356,10 @@ class CharNgrams:
             self.ids[w] = base + i
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Counts of hashed ``char_wb`` n-grams per line."""
+        return self.raw_counts(texts).tocsr()
+
+    def raw_counts(self, texts: Sequence[str]) -> Counts:
         n_lines = len(texts)
         split = [t.split() for t in texts]
         flat = [w for ws in split for w in ws]
@@ -339,8 +390,11 @@ def char_wb_counts(texts: Sequence[str], ngram_range: tuple[int, int], n_feature
     return CharNgrams(ngram_range, n_features).counts(texts)
 
 
-def tfidf(counts: sp.csr_matrix, idf: np.ndarray, weight: float) -> sp.csr_matrix:
-    """Sublinear TF, IDF, L2 per line, scaled by ``weight`` (float32, like the featuriser)."""
+def tfidf(counts, idf: np.ndarray, weight: float):
+    """Sublinear TF, IDF, L2 per line, scaled by ``weight`` (float32, like the featuriser).
+
+    ``counts``: a CSR matrix or :class:`Counts`; the result is of the same kind.
+    """
     data = np.log1p(counts.data)
     data *= idf[counts.indices]
     sizes = np.diff(counts.indptr)
@@ -354,4 +408,5 @@ def tfidf(counts: sp.csr_matrix, idf: np.ndarray, weight: float) -> sp.csr_matri
     sq[sq == 0] = 1.0
     scale = (weight / sq).astype(np.float32)
     data *= np.repeat(scale, sizes)
-    return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+    out = Counts(data, counts.indices, counts.indptr, counts.shape)
+    return out if isinstance(counts, Counts) else out.tocsr()

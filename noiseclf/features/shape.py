@@ -111,8 +111,18 @@ def _indent(raw: str) -> int:
     return len(expanded) - len(expanded.lstrip())
 
 
-def _columns(raws: Sequence[str]) -> list[tuple[str, np.ndarray]]:
-    """(name, values) of every shape feature, for every line, in column order."""
+# The counts and flags a line's shape features are made of, one column each:
+# the numpy path below and the compiled kernel (noiseclf.features.kernel)
+# both produce them, and :func:`shapes_from_stats` turns them into features.
+STAT_NAMES = ("chars", "words", "letters", "upper", "digits", "punct", "title", "first_upper", "indent", "commas",
+              "terminal", "colon", "ellipsis", "bullet", "date", "time", "legal", "separators", "linkish",
+              "sentences", "markdown")
+ST = {name: i for i, name in enumerate(STAT_NAMES)}
+N_STATS = len(STAT_NAMES)
+
+
+def _stats(raws: Sequence[str]) -> np.ndarray:
+    """The statistics (columns :data:`STAT_NAMES`) of every raw line, with numpy and the regular expressions."""
     m = len(raws)
     ss = [r.strip() for r in raws]
     n_int = np.fromiter(map(len, ss), dtype=np.int64, count=m)
@@ -135,49 +145,111 @@ def _columns(raws: Sequence[str]) -> list[tuple[str, np.ndarray]]:
         np.cumsum(mask, out=cs[1:])
         return (cs[ends] - cs[starts]).astype(np.float64)
 
-    letters, upper, digits = per_line((fl & ALPHA) != 0), per_line(upper_c), per_line((fl & DIGIT) != 0)
-    punct = per_line((fl & PUNCT) != 0)  # what [^\w\s] matches
-    nw, title = per_line(word_start), per_line(word_start & upper_c)  # words (runs of non-space), capitalised words
-    first_upper = upper_c[np.minimum(starts, max(len(cps) - 1, 0))] & (n > 0) if len(cps) else np.zeros(m, bool)
-    indent = np.array([_indent(r) if r[:1].isspace() else 0 for r in raws], dtype=np.float64)
-    rx = _Counter(ss, n_int, digits > 0)
-    safe_n = np.where(n > 0, n, 1.0)
-
     def flag(values) -> np.ndarray:
         return np.asarray(values, dtype=np.float64)
 
+    st = np.empty((m, N_STATS))
+    st[:, ST["chars"]] = n
+    st[:, ST["words"]] = per_line(word_start)  # runs of non-space
+    st[:, ST["letters"]] = per_line((fl & ALPHA) != 0)
+    st[:, ST["upper"]] = per_line(upper_c)
+    st[:, ST["digits"]] = digits = per_line((fl & DIGIT) != 0)
+    st[:, ST["punct"]] = per_line((fl & PUNCT) != 0)  # what [^\w\s] matches
+    st[:, ST["title"]] = per_line(word_start & upper_c)  # capitalised words
+    st[:, ST["first_upper"]] = (upper_c[np.minimum(starts, max(len(cps) - 1, 0))] & (n > 0)) if len(cps) else 0.0
+    st[:, ST["indent"]] = [_indent(r) if r[:1].isspace() else 0 for r in raws]
+    st[:, ST["commas"]] = [s.count(",") for s in ss]
+    st[:, ST["terminal"]] = flag([_TERMINAL.search(s) is not None for s in ss])
+    st[:, ST["colon"]] = flag([s.endswith(":") for s in ss])
+    st[:, ST["ellipsis"]] = flag([s.endswith(("...", "\u2026")) for s in ss])
+    st[:, ST["bullet"]] = flag([_BULLET.match(r) is not None for r in raws])
+    rx = _Counter(ss, n_int, digits > 0)
+    st[:, ST["date"]] = rx.count(MONTH) > 0
+    st[:, ST["time"]] = rx.count(TIME) > 0
+    st[:, ST["legal"]] = rx.count(LEGAL) > 0
+    st[:, ST["separators"]] = rx.count(SEPARATORS)
+    st[:, ST["linkish"]] = rx.count(LINKISH) > 0
+    st[:, ST["sentences"]] = rx.count(SENTENCE)
+    st[:, ST["markdown"]] = flag([s[:1] in "#[!|" for s in ss])
+    return st
+
+
+def _columns(st: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(name, values) of every shape feature, in column order, from the statistics of the lines."""
+    def col(name: str) -> np.ndarray:
+        return st[:, ST[name]]
+
+    n, nw, letters, upper = col("chars"), col("words"), col("letters"), col("upper")
+    safe_n = np.where(n > 0, n, 1.0)
     return [
         ("log_chars", np.log1p(n)),
         ("log_words", np.log1p(nw)),
         ("mean_word_len", np.minimum(n / np.maximum(nw, 1), 20.0) / 10.0),
-        ("ends_terminal", flag([_TERMINAL.search(s) is not None for s in ss])),
-        ("ends_colon", flag([s.endswith(":") for s in ss])),
-        ("ends_ellipsis", flag([s.endswith(("...", "\u2026")) for s in ss])),
-        ("bullet", flag([_BULLET.match(r) is not None for r in raws])),
-        ("log_indent", np.log1p(indent)),
+        ("ends_terminal", col("terminal")),
+        ("ends_colon", col("colon")),
+        ("ends_ellipsis", col("ellipsis")),
+        ("bullet", col("bullet")),
+        ("log_indent", np.log1p(col("indent"))),
         ("upper_frac", np.where(letters > 0, upper / np.where(letters > 0, letters, 1.0), 0.0)),
-        ("title_frac", np.where(nw > 0, title / np.where(nw > 0, nw, 1.0), 0.0)),
-        ("digit_frac", np.where(n > 0, digits / safe_n, 0.0)),
-        ("has_date", flag(rx.count(MONTH) > 0)),
-        ("has_time", flag(rx.count(TIME) > 0)),
-        ("legal", flag(rx.count(LEGAL) > 0)),
-        ("log_separators", np.log1p(rx.count(SEPARATORS))),
-        ("punct_frac", np.where(n > 0, punct / safe_n, 0.0)),
-        ("log_commas", np.log1p(np.array([s.count(",") for s in ss], dtype=np.float64))),
-        ("starts_upper", flag(first_upper)),
-        ("linkish", flag(rx.count(LINKISH) > 0)),
-        ("log_sentences", np.log1p(rx.count(SENTENCE))),
-        ("all_caps", flag((letters > 3) & (upper == letters))),
-        ("markdown", flag([s[:1] in "#[!|" for s in ss])),
-        ("short_1_3_words", flag((nw >= 1) & (nw <= 3))),
+        ("title_frac", np.where(nw > 0, col("title") / np.where(nw > 0, nw, 1.0), 0.0)),
+        ("digit_frac", np.where(n > 0, col("digits") / safe_n, 0.0)),
+        ("has_date", col("date")),
+        ("has_time", col("time")),
+        ("legal", col("legal")),
+        ("log_separators", np.log1p(col("separators"))),
+        ("punct_frac", np.where(n > 0, col("punct") / safe_n, 0.0)),
+        ("log_commas", np.log1p(col("commas"))),
+        ("starts_upper", col("first_upper")),
+        ("linkish", col("linkish")),
+        ("log_sentences", np.log1p(col("sentences"))),
+        ("all_caps", ((letters > 3) & (upper == letters)).astype(np.float64)),
+        ("markdown", col("markdown")),
+        ("short_1_3_words", ((nw >= 1) & (nw <= 3)).astype(np.float64)),
     ]
 
 
-SHAPE_NAMES: tuple[str, ...] = tuple(name for name, _ in _columns(["x"]))
+def shapes_from_stats(st: np.ndarray) -> np.ndarray:
+    """Shape features (columns :data:`SHAPE_NAMES`) from line statistics (columns :data:`STAT_NAMES`)."""
+    return np.column_stack([values for _, values in _columns(st)]).astype(np.float64)
+
+
+SHAPE_NAMES: tuple[str, ...] = tuple(name for name, _ in _columns(np.zeros((1, N_STATS))))
 
 
 def line_shapes(raws: Sequence[str]) -> np.ndarray:
     """Shape features of every line (raw text), one row per line, columns :data:`SHAPE_NAMES`."""
     if not raws:
         return np.zeros((0, len(SHAPE_NAMES)))
-    return np.column_stack([values for _, values in _columns(raws)]).astype(np.float64)
+    return shapes_from_stats(_stats(raws))
+
+
+# What the compiled kernel (noiseclf.features.kernel) implements by hand, copied
+# from the patterns above: while every pattern and shape name is exactly this,
+# the kernel's matchers stand in for the regular expressions; otherwise the
+# numpy path runs.
+_I, _U = re.IGNORECASE, re.UNICODE
+_WRITTEN_FOR = {
+    "_TERMINAL": (r"[.!?]['\"\u2019\u201d)\]]*$", _U),
+    "_BULLET": (r"^\s*(?:[\u2022\u00b7\u25aa\u25b8\u25ba\u2023\u2043\u25cf\u25e6\-\*\+\u2013\u2014>]|\d{1,3}[.)]\s)", _U),
+    "MONTH": (r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
+              r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|"
+              r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b", _I | _U),
+    "TIME": (r"\bago\b|\b\d{1,2}:\d{2}\b|\b(?:yesterday|today)\b", _I | _U),
+    "LEGAL": (r"\u00a9|\(c\)|copyright|all rights reserved|privacy|terms of", _I | _U),
+    "SEPARATORS": (r"[|\u00bb\u203a/\u00b7]", _U),
+    "LINKISH": (r"https?://|www\.|\.com\b|@\w|\]\(", _I | _U),
+    "SENTENCE": (r"[.!?]\s+[A-Z\u00c0-\u024f]", _U),
+}
+_KERNEL_SHAPES = ("log_chars", "log_words", "mean_word_len", "ends_terminal", "ends_colon", "ends_ellipsis", "bullet",
+                  "log_indent", "upper_frac", "title_frac", "digit_frac", "has_date", "has_time", "legal",
+                  "log_separators", "punct_frac", "log_commas", "starts_upper", "linkish", "log_sentences",
+                  "all_caps", "markdown", "short_1_3_words")
+
+
+def kernel_matches_patterns() -> bool:
+    """Are the shape patterns and names still the ones the kernel was written for?"""
+    now = {"_TERMINAL": _TERMINAL, "_BULLET": _BULLET, "MONTH": MONTH.regex, "TIME": TIME.regex,
+           "LEGAL": LEGAL.regex, "SEPARATORS": SEPARATORS.regex, "LINKISH": LINKISH.regex,
+           "SENTENCE": SENTENCE.regex}
+    return (SHAPE_NAMES == _KERNEL_SHAPES
+            and all((now[k].pattern, now[k].flags) == v for k, v in _WRITTEN_FOR.items()))
