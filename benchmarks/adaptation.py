@@ -1,58 +1,60 @@
-"""Benchmark: how fast does noiseclf learn a site it has never seen?
+"""Benchmark: teaching noiseclf a site from one or two hand-labelled pages.
 
-    python benchmarks/adaptation.py --wcxb /work/shared/data/wcxb-dev \\
-        [--corpus build/corpus] [--tool html-text] [--base-pages 300] \\
-        [--chart build/adaptation.png] [--json build/adaptation.json] \\
-        [--fit-memory] [--fit-drift]
+    python benchmarks/adaptation.py [--wcxb /work/shared/data/wcxb-dev] [--corpus build/corpus] \\
+        [--chart benchmarks/adaptation.png] [--json build/adaptation.json] [--cli-timing] \\
+        [--fit-site-stage] [--write-harm-sample] [--stage-grid]
 
-The data (never committed) is the WCXB dev split. Pages are turned into
-scrapes with one HTML-to-text tool (html-text by default) and labelled line by
-line *automatically* by the corpus builder (``training/corpus.py``: alignment
-with WCXB's human-reviewed main text, DOM position for the noise class). Those
-automatic labels stand in for "the user" who labels pages, and for the truth
-on the pages we score: they are good but not perfect, so the figures measure
-agreement with the corpus labels.
+What a user does: label k pages of a site (``noiseclf label``), run ``noiseclf
+train --labels DIR --out M --site SITE``, clean the site's other pages with M.
 
-Method
-------
-1. The *base model*, one the evaluated sites are new to:
+Data. The site's pages and their truth are the gold set's multi-page sites
+(``training/gold``: 8 sites x 3 pages, every line labelled by people; the
+``labels/`` there are the user's labels). No gold site has 5 pages, so k = 5 is
+not measured on hand labels (it is said in the output).
 
-   * ``--base shipped`` (default): the shipped model, which is trained on the
-     corpus's ``train`` split (training/build_model.py); the evaluated sites
-     are the multi-page sites of the ``test`` split (``training.corpus.split_of``),
-     so it has seen none of their pages;
-   * ``--base holdout``: a model trained here from scratch on the seeds plus
-     ``--base-pages`` WCXB pages of sites with a single page in WCXB, so every
-     multi-page site, of either split, can be evaluated;
-   * ``--base PATH``: a model file (evaluated on the test-split sites).
-2. For each evaluated site and each k in 0, 1, 2, 5 (when the site has more
-   than k pages): the base is fine-tuned (``noiseclf.adapt.fine_tune``) on k
-   of its pages and scored on the site's other pages (line accuracy). Every
-   k uses the same scored pages for a site, and the choice of pages rotates
-   (up to 3 rotations per site). Retraining time is the wall time of
-   ``fine_tune``.
-3. "+ memory": the same, with the recurrence of lines across the site's pages
-   (``noiseclf.memory``) as the cleaner uses it when a site's pages are
-   cleaned together.
-4. Kept knowledge: accuracy on *other* unseen sites before and after each
-   fine-tuning (the model must not get worse elsewhere), and on the seeds.
-5. The fine-tuning strength C is chosen on a grid at k = 2 (first rotation),
-   weighing the site's accuracy against the accuracy kept elsewhere.
+For every site and k in 0, 1, 2: every choice of k labelled pages
+(3 choices each), the model is built by the function ``noiseclf train`` runs
+(:func:`noiseclf.adapt.adapt_site`) and scored on the site's other pages:
 
-``--fit-memory`` fits the site-memory weights (noiseclf/site_memory_weights.json)
-on the base's predictions for these unseen sites, with a 2-fold split by
-site to report their effect honestly before fitting on all of them.
-``--fit-drift`` writes the drift thresholds (noiseclf/drift_thresholds.json)
-from the shipped model's per-page statistics on these pages.
+* keep/drop accuracy (article or not: what cleaning keeps) and 5-class line
+  accuracy, with the site said (``--site``/URL) and without (recognised by its
+  template lines, or the base model's labels when it is not recognised);
+  mean over the site's runs, then mean over sites, and the lowest site;
+* other sites with the adapted model, no site said: the word F1 of the cleaned
+  text on the WCXB test split's pages (``--wcxb``: html-text scrapes from the
+  corpus, ``training/corpus.py``'s ``split_of``; ground truth ``main_content``;
+  ``training/wordf1.py``), against the base model's; and keep/drop accuracy on the
+  gold set's other pages (the 7 other sites' pages and the 44 single-page sites);
+* the retraining time: wall time of ``adapt_site`` (the whole of ``train``'s work
+  but loading the base and writing the file), and with ``--cli-timing`` of the
+  whole ``noiseclf train`` command (start-up included) for every 2-page choice.
+
+The site stage (how far each kind of site evidence is trusted,
+``noiseclf/site_stage_weights.json``) is learned from data that includes gold
+sites, so every gold site is scored with a stage fitted *without* it (leave one
+site out): on the other 7 gold sites (weight ``GOLD_WEIGHT`` per line) and, with
+``--corpus``, WCXB multi-page sites with the corpus builder's automatic labels
+(``build/corpus``, html-text; the gold sites left out). ``--fit-site-stage``
+writes the stage fitted on all of them, which ships.
+
+Design comparison (``choose with numbers``), k = 1 and 2 on the same runs: the
+base; the earlier global fine-tuning (``noiseclf.adapt.fine_tune``: weights moved
+for every site); labelled-line memory alone (a line with the masked text of a
+labelled line takes its majority label); memory plus alignment with the labelled
+pages taken as hard labels; the site stage (the chosen design); with
+``--compare-adapter`` also the site stage with a residual adapter.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import itertools
 import json
-import math
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -62,370 +64,522 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from noiseclf.adapt import AdaptOptions, DEFAULT_C, fine_tune  # noqa: E402
-from noiseclf.features import Page  # noqa: E402
+from noiseclf import siteprofile as SP  # noqa: E402
+from noiseclf.adapt import AdaptOptions, ProfileOptions, adapt_site, base_probabilities, fine_tune, fit_profile  # noqa: E402
 from noiseclf.labels import load_labels  # noqa: E402
-from noiseclf.memory import SiteMemory, adjust, fit_weights  # noqa: E402
-from noiseclf.model import decide  # noqa: E402
-from noiseclf.settings import Settings  # noqa: E402
-from noiseclf.train import fit, pages_and_targets  # noqa: E402
+from noiseclf.modelfile import load_model  # noqa: E402
+from noiseclf.train import pages_and_targets  # noqa: E402
 
+GOLD = ROOT / "training" / "gold"
 KS = (0, 1, 2, 5)
-ROTATIONS = 3
-ELSEWHERE = 5  # pages of other unseen sites scored to measure what fine-tuning costs elsewhere
+GOLD_WEIGHT = 100.0  # a gold (hand-labelled) line against an automatically labelled WCXB line, in the stage fit
+STAGE_L2 = 1e-4
+WCXB_MAX_PAGES = 6  # per WCXB site used for the stage fit
+HARM_HEAD, HARM_TAIL = 90, 30  # non-blank lines of each gold single page kept in the harm sample
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def domains(wcxb: Path) -> dict[str, str]:
-    meta = json.loads((wcxb / "metadata.json").read_text(encoding="utf-8"))["files"]
-    return {fid: v.get("domain") or "" for fid, v in meta.items()}
+# -- data -------------------------------------------------------------------------
+
+def manifest(gold: Path = GOLD) -> list[dict]:
+    return [json.loads(line) for line in (gold / "manifest.jsonl").read_text(encoding="utf-8").splitlines() if line]
 
 
-def ensure_corpus(wcxb: Path, corpus_dirs: list[Path], tool: str, ids: list[str], cache: Path) -> dict[str, Path]:
-    """{file id: folder holding <id>.txt and <id>.jsonl}; builds the missing pages into ``cache``."""
-    where: dict[str, Path] = {}
-    for d in corpus_dirs + [cache]:
-        folder = d / tool
-        for fid in ids:
-            if fid not in where and (folder / f"{fid}.txt").is_file() and (folder / f"{fid}.jsonl").is_file():
-                where[fid] = folder
-    missing = [fid for fid in ids if fid not in where]
-    if missing:
-        log(f"building {len(missing)} missing page(s) with {tool} into {cache} (training/corpus.py)")
-        from training.corpus import build_corpus
-
-        build_corpus(wcxb, cache, tools=(tool,), ids=missing, log=sys.stderr)
-        for fid in missing:
-            if (cache / tool / f"{fid}.jsonl").is_file():
-                where[fid] = cache / tool
-    return where
+def load_gold(row: dict, gold: Path = GOLD):
+    return load_labels([gold / "labels" / f"{row['file_id']}.jsonl"], [gold / "scrapes"])[0]
 
 
-def load_pages(where: dict[str, Path], ids: list[str]):
-    out = {}
-    for fid in ids:
-        if fid in where:
-            try:
-                out[fid] = load_labels([where[fid] / f"{fid}.jsonl"], [where[fid]])[0]
-            except Exception as exc:  # noqa: BLE001 - a page the tool mangled is skipped, and said so
-                log(f"skipped {fid}: {exc}")
+def gold_sites(gold: Path = GOLD) -> dict[str, list]:
+    sites = defaultdict(list)
+    for r in manifest(gold):
+        if r["site_group"]:
+            sites[r["site_group"]].append(load_gold(r, gold))
+    return dict(sorted(sites.items()))
+
+
+def gold_singles(gold: Path = GOLD) -> list[tuple[dict, object]]:
+    return [(r, load_gold(r, gold)) for r in manifest(gold) if not r["site_group"]]
+
+
+def wcxb_stage_sites(corpus: Path, exclude: set[str]) -> dict[str, list]:
+    """Multi-page WCXB sites of the corpus (html-text, automatic labels), the gold sites left out."""
+    rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    by = defaultdict(list)
+    for r in rows:
+        if r["tool"] == "html-text" and not r["low_alignment"] and r["domain"] not in exclude:
+            by[r["domain"]].append(r["file_id"])
+    folder = corpus / "html-text"
+    return {d: [load_labels([folder / f"{f}.jsonl"], [folder])[0] for f in sorted(ids)[:WCXB_MAX_PAGES]]
+            for d, ids in sorted(by.items()) if len(ids) >= 2}
+
+
+# -- the site stage's training rows ------------------------------------------------------
+
+def rows_for(base, sites: dict[str, list], all_combos: bool, adapter: bool = False) -> list[dict]:
+    """For each site, test page and choice of 1 or 2 other pages as the labelled ones: the
+    base's log-probabilities on the test page, its site features and its labels."""
+    out = []
+    labels = list(base.labels)
+    for dom, S in sites.items():
+        n = len(S)
+        for t in range(n if all_combos else min(n, 4)):
+            others = [i for i in range(n) if i != t]
+            for k in (1, 2):
+                combos = list(itertools.combinations(others, k))
+                if not combos:
+                    continue
+                if not all_combos:
+                    combos = combos[:1]
+                for combo in combos:
+                    prof = fit_profile(base, [S[i] for i in combo], (), ProfileOptions(adapter=adapter))
+                    pages, y = pages_and_targets([S[t]])
+                    logp = np.log(np.clip(base_probabilities(base, pages), 1e-12, 1.0))
+                    res = SP.residual_logits(base.featurizer, prof, pages)[0] if adapter else None
+                    out.append({"site": dom, "k": k, "t": t, "combo": combo, "logp": logp,
+                                "phi": SP.features(prof, SP.line_keys(pages[0]), logp, res),
+                                "y": np.array([labels.index(lab) for lab in y])})
     return out
 
 
-ACC_KEEP: list[float] = []  # keep/drop (article or not) accuracy of the latest acc() call, at [-1]
+def fit_stage_on(base, rows: list[dict], weights: list[float], l2: float = STAGE_L2) -> dict:
+    lp = np.vstack([r["logp"] for r in rows])
+    ph = np.vstack([r["phi"] for r in rows])
+    y = np.concatenate([r["y"] for r in rows])
+    sw = np.concatenate([np.full(len(r["y"]), w) for r, w in zip(rows, weights)])
+    return SP.fit_stage(lp, ph, y, base.labels, l2=l2, sample_weight=sw)
 
 
-def acc(model, scrapes, weights=None, site_pages=None):
-    """Pooled line accuracy and line count; with ``weights`` also the accuracy with the
-    site memory of ``site_pages`` (returned as a third value)."""
+def loso_stages(base, gold_rows, wc_rows, gold_weight=GOLD_WEIGHT, l2=STAGE_L2) -> dict[str, dict]:
+    stages = {}
+    for s in sorted({r["site"] for r in gold_rows}):
+        rows = [r for r in gold_rows if r["site"] != s]
+        stages[s] = fit_stage_on(base, rows + wc_rows, [gold_weight] * len(rows) + [1.0] * len(wc_rows), l2)
+    return stages
+
+
+def loso_score(base, gold_rows, stages) -> dict:
+    """Keep/drop accuracy per k from the rows (a quick estimate, used by --stage-grid)."""
+    per = defaultdict(lambda: defaultdict(list))
+    art = list(base.labels).index("article")
+    for r in gold_rows:
+        A = SP.stage_matrix(stages[r["site"]], base.labels)
+        p = (r["logp"] + r["phi"] @ A).argmax(axis=1)
+        per[r["k"]][r["site"]].append(float(np.mean((p == art) == (r["y"] == art))))
+    return {k: {s: float(np.mean(v)) for s, v in d.items()} for k, d in per.items()}
+
+
+# -- scoring ----------------------------------------------------------------------------
+
+def keep_acc(y, pred) -> float:
+    return float(np.mean((np.asarray(y) == "article") == (np.asarray(pred) == "article")))
+
+
+def predicted(model, scrapes, sites=None) -> tuple[np.ndarray, np.ndarray]:
     pages, y = pages_and_targets(scrapes)
-    if not len(y):
-        return (0.0, 0) if weights is None else (0.0, 0, 0.0)
-    proba = model.predict(pages)
-    labels = np.array(model.labels, dtype=object)
-    pred = labels[decide(proba, model.labels).best]
-    plain = float(np.mean(pred == y))
-    ACC_KEEP.append(float(np.mean((pred == "article") == (y == "article"))))
-    if weights is None:
-        return plain, int(len(y))
-    mem = SiteMemory()
-    for s in site_pages or []:
-        mem.observe("site", Page(s.lines))
-    row, parts = 0, []
-    for p in pages:
-        share, others = mem.recurrence("site", p)
-        parts.append(adjust(proba[row:row + len(p)], share, others, model.labels, weights))
-        row += len(p)
-    with_mem = float(np.mean(labels[decide(np.vstack(parts), model.labels).best] == y))
-    return plain, int(len(y)), with_mem
+    proba = model.predict(pages, sites=sites)
+    return y, np.array(model.labels, dtype=object)[proba.argmax(axis=1)]
 
 
-def plan(pages: list, rotation: int, k_max: int):
-    """(labelled pool order, scored pages): scored = the pages not among the first k_max of the rotation."""
-    n = len(pages)
-    order = pages[rotation:] + pages[:rotation]
-    k_max = min(k_max, n - 1)
-    return order[:k_max], order[k_max:]
+def hard_transfer(base, labelled, test, alignment: bool) -> np.ndarray:
+    """Labelled-line memory (and, with ``alignment``, the aligned labelled line) as hard labels."""
+    prof = fit_profile(base, labelled, (), ProfileOptions(adapter=False))
+    pages, _ = pages_and_targets([test])
+    pred = np.array(base.labels, dtype=object)[base_probabilities(base, pages).argmax(axis=1)]
+    keys = SP.line_keys(pages[0])
+    for j, k in enumerate(keys):
+        v = prof.memory.get(k)
+        if v is not None:
+            pred[j] = base.labels[int(np.argmax(v))]
+    if alignment:
+        K = len(base.labels)
+        votes = np.zeros((len(keys), K))
+        for p in prof.pages:
+            m = SP.align(p.keys, keys)
+            for j in np.flatnonzero(m >= 0):
+                votes[j, p.labels[m[j]]] += 1
+        hit = votes.sum(axis=1) > 0
+        pred[hit] = np.array(base.labels, dtype=object)[votes[hit].argmax(axis=1)]
+    return pred
 
+
+def word_f1_pages(wcxb: Path, corpus: Path, exclude: set[str]) -> list[tuple[str, str, str]]:
+    """(domain, scrape text, ground-truth main text) of the WCXB test split's html-text pages."""
+    from training.corpus import load_page, split_of
+
+    rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    out = []
+    for r in sorted(rows, key=lambda r: r["file_id"]):
+        if r["tool"] != "html-text" or split_of(r["domain"]) != "test" or r["domain"] in exclude:
+            continue
+        _, gt = load_page(wcxb, r["file_id"])
+        gold = (gt.get("ground_truth") or {}).get("main_content") or ""
+        out.append((r["domain"], (corpus / "html-text" / f"{r['file_id']}.txt").read_bytes().decode("utf-8"), gold))
+    return out
+
+
+def mean_word_f1(model, pages) -> float:
+    from training.wordf1 import word_f1
+
+    cleaned = model.clean_many([text for _, text, _ in pages])
+    return float(np.mean([word_f1(c, g)[2] for c, (_, _, g) in zip(cleaned, pages)]))
+
+
+def cli_seconds(labelled, site: str) -> float:
+    """Wall time of the whole ``noiseclf train`` command for these labelled pages."""
+    exe = Path(sys.executable).with_name("noiseclf")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp) / "labels"
+        d.mkdir()
+        for s in labelled:
+            shutil.copy(s.labels_path, d / s.labels_path.name)
+            shutil.copy(s.scrape_path, d / (s.labels_path.stem + ".txt"))
+        t0 = time.perf_counter()
+        r = subprocess.run([str(exe), "train", "--labels", str(d), "--out", str(Path(tmp) / "m.noiseclf"),
+                            "--site", site], capture_output=True, text=True, cwd=tmp)
+        secs = time.perf_counter() - t0
+        if r.returncode != 0:
+            log(f"noiseclf train failed ({r.returncode}): {r.stderr[-400:]}")
+    return secs
+
+
+# -- the harm sample ----------------------------------------------------------------------
+
+def write_harm_sample(out: Path) -> None:
+    pages = [{"name": f"seeds/{s.name}.txt", "lines": s.lines, "labels": s.labels}
+             for s in load_labels([ROOT / "labels"])]
+    for r, s in gold_singles():
+        content = [i for i, x in enumerate(s.labels) if x is not None]
+        if len(content) > HARM_HEAD + HARM_TAIL:
+            idx = sorted(set(range(content[HARM_HEAD - 1] + 1)) | set(range(content[-HARM_TAIL], len(s.lines))))
+        else:
+            idx = list(range(len(s.lines)))
+        pages.append({"name": f"training/gold/scrapes/{r['file_id']}.txt", "domain": r["domain"],
+                      "lines": [s.lines[i] for i in idx], "labels": [s.labels[i] for i in idx]})
+    data = {"about": "noiseclf's harm-check sample (noiseclf/harmcheck.py): the five seeds (labels/), and excerpts "
+            f"(the first {HARM_HEAD} and last {HARM_TAIL} non-blank lines) of the gold set's {len(pages) - 5} "
+            "single-page sites (training/gold/, hand labels). Gold scrapes derived from WCXB v1.0 dev split, "
+            "CC-BY-4.0, by Murrough Foley; html-text conversion. Written by benchmarks/adaptation.py "
+            "--write-harm-sample.", "pages": pages}
+    out.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    log(f"wrote {out}: {len(pages)} pages, {sum(sum(1 for x in p['labels'] if x) for p in pages)} lines")
+
+
+# -- main ---------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--wcxb", type=Path, required=True, help="WCXB dev folder (html/, ground-truth/, metadata.json)")
-    ap.add_argument("--corpus", type=Path, action="append", default=[],
-                    help="corpus folder(s) already built by training/corpus.py (reused when they hold a page)")
-    ap.add_argument("--cache", type=Path, default=ROOT / "build" / "adaptation-corpus",
-                    help="where missing pages are built")
-    ap.add_argument("--tool", default="html-text")
-    ap.add_argument("--base", default="shipped", help="shipped, holdout, or a model file (see above)")
-    ap.add_argument("--base-pages", type=int, default=150, help="pages the holdout base is trained on")
-    ap.add_argument("--min-pages", type=int, default=2)
-    ap.add_argument("--grid", default="0.3,1,3,10", help="values of C tried at k=2")
-    ap.add_argument("--pull-grid", default="1,10", help="values of layout_pull tried at k=2")
-    ap.add_argument("--chart", type=Path, default=ROOT / "build" / "adaptation.png")
+    ap.add_argument("--wcxb", type=Path, default=None, help="WCXB dev folder: other sites' word F1 on its test split")
+    ap.add_argument("--corpus", type=Path, default=ROOT / "build" / "corpus",
+                    help="corpus built by training/corpus.py (WCXB multi-page sites for the stage fit; scrapes "
+                    "of the test split for word F1)")
+    ap.add_argument("--chart", type=Path, default=ROOT / "benchmarks" / "adaptation.png")
     ap.add_argument("--json", type=Path, default=ROOT / "build" / "adaptation.json")
-    ap.add_argument("--fit-memory", action="store_true", help="write noiseclf/site_memory_weights.json")
-    ap.add_argument("--fit-drift", action="store_true", help="write noiseclf/drift_thresholds.json")
-    ap.add_argument("--only-drift", action="store_true",
-                    help="only refit the drift thresholds for the shipped model (after it is retrained), "
-                    "on the test-split pages of the corpus")
-    args = ap.parse_args(argv)
+    ap.add_argument("--cli-timing", action="store_true", help="time the whole `noiseclf train` command (k=2)")
+    ap.add_argument("--fit-site-stage", action="store_true", help="write noiseclf/site_stage_weights.json")
+    ap.add_argument("--stage-grid", action="store_true", help="compare stage-fit settings (leave one site out)")
+    ap.add_argument("--compare-adapter", action="store_true", help="also measure a residual adapter per site")
+    ap.add_argument("--write-harm-sample", action="store_true", help="write noiseclf/harm_sample.json and stop")
+    ap.add_argument("--fit-memory", action="store_true", help="(benchmarks/adaptation_wcxb.py) site-memory weights")
+    ap.add_argument("--fit-drift", action="store_true", help="(benchmarks/adaptation_wcxb.py) drift thresholds")
+    ap.add_argument("--only-drift", action="store_true", help="(benchmarks/adaptation_wcxb.py)")
+    args, rest = ap.parse_known_args(argv)
+    if args.fit_memory or args.fit_drift or args.only_drift:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import adaptation_wcxb  # the earlier benchmark, on automatic labels
+
+        return adaptation_wcxb.main(argv)
+    if rest:
+        ap.error(f"unrecognised arguments: {' '.join(rest)}")
+    if args.write_harm_sample:
+        write_harm_sample(ROOT / "noiseclf" / "harm_sample.json")
+        return 0
 
     t_start = time.time()
-    dom = domains(args.wcxb)
-    by_site = defaultdict(list)
-    for fid, d in sorted(dom.items()):
-        by_site[d].append(fid)
-    holdout = args.base == "holdout"
-    if not holdout:
-        from training.corpus import split_of
-    sites = {d: ids for d, ids in by_site.items()
-             if d and len(ids) >= args.min_pages and (holdout or split_of(d) == "test")}
-    singles = sorted((ids[0] for d, ids in by_site.items() if d and len(ids) == 1),
-                     key=lambda f: hashlib.sha1(f.encode()).hexdigest())
-    corpus_dirs = [d for d in args.corpus] or [ROOT / "build" / "corpus"]
-    need = sorted({f for ids in sites.values() for f in ids})
-    where = ensure_corpus(args.wcxb, corpus_dirs, args.tool, need, args.cache)
-    # the base's pages: single-page sites already in a corpus folder first, then built ones
-    have = [f for f in singles if any((d / args.tool / f"{f}.jsonl").is_file() for d in corpus_dirs + [args.cache])]
-    base_ids = (have + [f for f in singles if f not in have])[: args.base_pages] if holdout else []
-    where.update(ensure_corpus(args.wcxb, corpus_dirs, args.tool, base_ids, args.cache))
-    site_pages = {d: [s for s in load_pages(where, ids).values()] for d, ids in sites.items()}
-    site_pages = {d: v for d, v in site_pages.items() if len(v) >= args.min_pages}
-    base_scrapes = list(load_pages(where, base_ids).values())
-    seeds = load_labels([ROOT / "labels"])
-    log(f"{len(site_pages)} evaluated sites ({sum(len(v) for v in site_pages.values())} pages); "
-        f"base trained on {len(base_scrapes)} single-site pages + {len(seeds)} seeds")
+    load1 = os.getloadavg()[0]
+    base = load_model()
+    sites = gold_sites()
+    names = sorted(sites)
+    log(f"{len(names)} gold sites ({sum(len(v) for v in sites.values())} pages); load average {load1:.2f} "
+        f"on {os.cpu_count()} cores")
 
-    if args.only_drift:
-        fit_drift(site_pages, [], args.tool)
-        return 0
-    t0 = time.time()
-    if holdout:
-        from noiseclf.labels import labels_hash
-        from noiseclf.modelfile import load_model, save_model
-
-        key = labels_hash(base_scrapes + seeds).split(":")[1][:16]
-        cached = args.cache / f"base-{key}.noiseclf"
-        if cached.is_file():
-            base = load_model(cached)
-        else:
-            base = fit(base_scrapes + seeds, Settings())
-            save_model(base, cached)
-        base_name = f"trained here on {len(base_scrapes)} single-site pages + seeds ({cached.name})"
+    # -- the site stage, leave one site out --------------------------------------------
+    gold_rows = rows_for(base, sites, all_combos=True)
+    wc_rows = []
+    if (args.corpus / "manifest.jsonl").is_file():
+        wc_sites = wcxb_stage_sites(args.corpus, set(names))
+        wc_rows = rows_for(base, wc_sites, all_combos=False)
+        log(f"stage rows: {len(gold_rows)} gold, {len(wc_rows)} from {len(wc_sites)} WCXB sites (automatic labels)")
     else:
-        from noiseclf.modelfile import default_model_path, load_model
-
-        base_path = default_model_path() if args.base == "shipped" else Path(args.base)
-        base = load_model(base_path)
-        td = base.meta.get("training_data") or {}
-        base_name = f"{base_path.name} ({td.get('scrapes', '?')} scrapes, {td.get('lines', '?')} lines)"
-    base_seconds = time.time() - t0
-    log(f"base model: {base_name}, {base_seconds:.0f} s")
-
-    names = sorted(site_pages)
-    # scored pages of the other sites, to measure what fine-tuning costs elsewhere
-    elsewhere = {d: [s for e in names if e != d for s in site_pages[e][:1]] for d in names}
-
-    # -- choose C -------------------------------------------------------------
-    grid = [(float(c), float(p)) for c in args.grid.split(",") if c for p in args.pull_grid.split(",") if p]
-    choice = []
-    for C, pull in grid:
-        site_acc, other_acc, lines = [], [], 0
-        for d in names:
-            pool, scored = plan(site_pages[d], 0, 5)
-            if len(pool) < 2:
-                continue
-            tuned = fine_tune(base, pool[:2], AdaptOptions(C=C, layout_pull=pull))
-            a, n = acc(tuned, scored)
-            site_acc.append(a)
-            other_acc.append(acc(tuned, elsewhere[d][:ELSEWHERE])[0])
-        choice.append({"C": C, "layout_pull": pull, "site_accuracy": float(np.mean(site_acc)), "elsewhere_accuracy": float(np.mean(other_acc))})
-        log(f"C={C:g} pull={pull:g}: site {choice[-1]['site_accuracy']:.4f}, elsewhere {choice[-1]['elsewhere_accuracy']:.4f}")
-    base_elsewhere = float(np.mean([acc(base, elsewhere[d][:ELSEWHERE])[0] for d in names]))
-    # best site accuracy among the C that lose at most 1 point elsewhere
-    ok = [c for c in choice if c["elsewhere_accuracy"] >= base_elsewhere - 0.01] or choice
-    best = max(ok, key=lambda c: c["site_accuracy"])
-    best_C, best_pull = best["C"], best["layout_pull"]
-    log(f"base elsewhere {base_elsewhere:.4f}; chosen C = {best_C:g}, layout_pull = {best_pull:g} "
-        f"(shipped defaults {DEFAULT_C:g}, {AdaptOptions().layout_pull:g})")
-
-    # -- memory weights: 2-fold by site, then on all ----------------------------
-    def memory_rows(ds):
-        rows = []
-        for d in ds:
-            pages = site_pages[d]
-            for m in sorted({2, 3, len(pages)}):
-                if m > len(pages):
-                    continue
-                subset = pages[:m]
-                mem = SiteMemory()
-                for s in subset:
-                    mem.observe(d, Page(s.lines))
-                for s in subset:
-                    p = Page(s.lines)
-                    share, others = mem.recurrence(d, p)
-                    _, y = pages_and_targets([s])
-                    rows.append((np.log(np.clip(base.predict([p]), 1e-12, 1)), share,
-                                 np.full(len(share), math.log1p(others)),
-                                 np.array([base.labels.index(lab) for lab in y])))
-        return [np.concatenate(c) for c in zip(*rows)]
-
-    folds = [names[0::2], names[1::2]]
-    mem_report = []
-    fold_weights = []
-    for i, train_sites in enumerate(folds):
-        lp, sh, gp, yy = memory_rows(train_sites)
-        w = fit_weights(lp, sh, gp, yy, base.labels)
-        fold_weights.append(w)
-        lp2, sh2, gp2, yy2 = memory_rows(folds[1 - i])
-        wt = {k: tuple(v) for k, v in w.items()}
-        before = float(np.mean(lp2.argmax(1) == yy2))
-        shift = np.array([[wt[lab][0] + wt[lab][1] * g for lab in base.labels] for g in gp2])
-        after = float(np.mean((lp2 + sh2[:, None] * shift).argmax(1) == yy2))
-        mem_report.append({"fit_on": len(train_sites), "scored_sites": len(folds[1 - i]),
-                           "accuracy_without": before, "accuracy_with": after, "weights": w})
-        log(f"memory fold {i}: unseen-site accuracy {before:.4f} -> {after:.4f} with recurrence")
-    lp, sh, gp, yy = memory_rows(names)
-    weights_all = fit_weights(lp, sh, gp, yy, base.labels)
-    wtuple = {k: tuple(v) for k, v in weights_all.items()}
-    if args.fit_memory:
-        out = ROOT / "noiseclf" / "site_memory_weights.json"
-        out.write_text(json.dumps({
-            "about": "site-memory weights (a, b) per label: logit += share * (a + b * log(1 + other pages)); "
-                     "fitted by benchmarks/adaptation.py --fit-memory",
-            "fitted_on": {"sites": len(names), "pages": sum(len(site_pages[d]) for d in names),
-                          "tool": args.tool, "labels": "automatic WCXB line labels (training/corpus.py)"},
-            "cross_fitted": [{k: v for k, v in r.items() if k != "weights"} for r in mem_report],
-            "weights": weights_all,
-        }, indent=1) + "\n", encoding="utf-8")
+        log(f"no corpus at {args.corpus}: the site stage is fitted on the gold sites alone")
+    stage_grid = []
+    if args.stage_grid:
+        for gw, use_wc, l2 in ((1, True, 1e-3), (1, True, 1e-4), (20, True, 1e-4), (100, True, 1e-4),
+                               (1, False, 1e-4), (1, False, 1e-3)):
+            sc = loso_score(base, gold_rows, loso_stages(base, gold_rows, wc_rows if use_wc else [], gw, l2))
+            row = {"gold_weight": gw, "wcxb": use_wc and bool(wc_rows), "l2": l2,
+                   **{f"k{k}_mean": float(np.mean(list(v.values()))) for k, v in sc.items()},
+                   **{f"k{k}_min": float(min(v.values())) for k, v in sc.items()}}
+            stage_grid.append(row)
+            log(f"stage grid {row}")
+    stages = loso_stages(base, gold_rows, wc_rows)
+    if args.fit_site_stage:
+        w = fit_stage_on(base, gold_rows + wc_rows, [GOLD_WEIGHT] * len(gold_rows) + [1.0] * len(wc_rows))
+        w["about"] = ("the site stage (noiseclf/siteprofile.py): logit += phi @ A; fitted by benchmarks/adaptation.py "
+                      "--fit-site-stage (multinomial log-loss, L2 %g)" % STAGE_L2)
+        w["fitted_on"] = {"gold_sites": names, "gold_rows": len(gold_rows), "gold_weight": GOLD_WEIGHT,
+                          "wcxb_rows": len(wc_rows), "wcxb_labels": "automatic (training/corpus.py), html-text"}
+        out = ROOT / "noiseclf" / SP.STAGE_FILE
+        out.write_text(json.dumps(w, indent=1) + "\n", encoding="utf-8")
         log(f"wrote {out}")
 
-    # -- the adaptation table ---------------------------------------------------
-    results = []
-    for d in names:
-        pages = site_pages[d]
-        for r in range(min(ROTATIONS, len(pages))):
-            pool, scored = plan(pages, r, 5)
-            all_site = pool + scored
-            for k in KS:
-                if k > len(pool):
-                    continue
+    # -- other sites -------------------------------------------------------------------
+    singles = [s for _, s in gold_singles()]
+    wf_pages = []
+    if args.wcxb is not None:
+        wf_pages = word_f1_pages(args.wcxb, args.corpus, set(names))
+        base_f1 = mean_word_f1(base, wf_pages)
+        log(f"word F1 on {len(wf_pages)} WCXB test-split pages of other sites: base {base_f1:.4f}")
+    y_single, p_single = predicted(base, singles)
+    base_single_keep = keep_acc(y_single, p_single)
+
+    # -- runs ------------------------------------------------------------------------------
+    runs = []
+    for site in names:
+        S = sites[site]
+        n = len(S)
+        other_gold = singles + [s for o in names if o != site for s in sites[o]]
+        y_o, p_o = predicted(base, other_gold)
+        base_other_keep = keep_acc(y_o, p_o)
+        for k in KS:
+            if k >= n:
+                continue
+            # k = 0: the base on each page alone, as every k > 0 run scores its pages
+            combos = [(i,) for i in range(n)] if k == 0 else list(itertools.combinations(range(n), k))
+            for combo in combos:
+                labelled = [S[i] for i in combo] if k else []
+                scored = [S[i] for i in range(n) if i not in combo] if k else [S[combo[0]]]
+                common = {"site": site, "k": k, "labelled": [s.name for s in labelled]}
                 if k == 0:
                     model, secs = base, 0.0
                 else:
                     t0 = time.perf_counter()
-                    model = fine_tune(base, pool[:k], AdaptOptions(C=best_C, layout_pull=best_pull))
+                    model, report = adapt_site(base, labelled, [((site,), labelled)], stage=stages[site])
                     secs = time.perf_counter() - t0
-                a, n, am = acc(model, scored, weights=wtuple, site_pages=all_site)
-                akeep = ACC_KEEP[-1]
-                other = acc(model, elsewhere[d][:ELSEWHERE])[0]
-                seeds_acc = acc(model, seeds)[0]
-                results.append({"site": d, "rotation": r, "k": k, "accuracy": a, "accuracy_memory": am, "keep_accuracy": akeep,
-                                "lines": n, "seconds": secs, "elsewhere": other, "seeds": seeds_acc,
-                                "pages": len(pages)})
-        log(f"{d}: " + ", ".join(f"k={x['k']} {x['accuracy']:.3f}" for x in results if x["site"] == d and x["rotation"] == 0))
+                    common["fit_own_pages"] = report["new_data_fit"]["after"]["accuracy"]
+                    # other sites, once per trained model
+                    _, po = predicted(model, other_gold)
+                    common["other_gold_keep_delta"] = keep_acc(y_o, po) - base_other_keep
+                    common["other_gold_lines_changed"] = int(np.sum(po != p_o))
+                    if wf_pages:
+                        common["other_word_f1_delta"] = mean_word_f1(model, wf_pages) - base_f1
+                    # the design comparison: the earlier global fine-tuning
+                    tuned = fine_tune(base, labelled, AdaptOptions())
+                    _, pgo = predicted(tuned, other_gold)
+                    common["global_other_gold_keep_delta"] = keep_acc(y_o, pgo) - base_other_keep
+                    if wf_pages:
+                        common["global_other_word_f1_delta"] = mean_word_f1(tuned, wf_pages) - base_f1
+                common["seconds"] = secs
+                for page in scored:  # every scored page is a run
+                    rec = {**common, "scored": page.name}
+                    y, pred = predicted(model, [page], sites=[site])
+                    _, pred_none = predicted(model, [page])
+                    rec |= {"lines": int(len(y)), "keep": keep_acc(y, pred), "acc5": float(np.mean(y == pred)),
+                            "keep_unsaid": keep_acc(y, pred_none), "acc5_unsaid": float(np.mean(y == pred_none))}
+                    if k:
+                        yg, pg = predicted(tuned, [page])
+                        rec["global_keep"], rec["global_acc5"] = keep_acc(yg, pg), float(np.mean(yg == pg))
+                        for name, alignment in (("memory", False), ("align", True)):
+                            hp = hard_transfer(base, labelled, page, alignment)
+                            rec[f"{name}_keep"], rec[f"{name}_acc5"] = keep_acc(y, hp), float(np.mean(y == hp))
+                    runs.append(rec)
+        log(f"{site}: " + ", ".join(f"k={k} keep {np.mean([r['keep'] for r in runs if r['site'] == site and r['k'] == k]):.3f}"
+                                    for k in KS if any(r["site"] == site and r["k"] == k for r in runs)))
 
-    # -- report -----------------------------------------------------------------
-    def summary(k, key):
-        rows = [x for x in results if x["k"] == k]
-        if not rows:
-            return None
-        per_site = defaultdict(list)
-        for x in rows:
-            per_site[x["site"]].append(x[key])
-        pooled = sum(x[key] * x["lines"] for x in rows) / max(1, sum(x["lines"] for x in rows))
-        return {"sites": len(per_site), "runs": len(rows), "mean_site": float(np.mean([np.mean(v) for v in per_site.values()])),
-                "pooled": float(pooled), "median_site": float(np.median([np.mean(v) for v in per_site.values()]))}
+    cli = []
+    if args.cli_timing:
+        for site in names:
+            for combo in itertools.combinations(range(len(sites[site])), 2):
+                cli.append({"site": site, "seconds": cli_seconds([sites[site][i] for i in combo], site),
+                            "load": os.getloadavg()[0]})
+        log(f"noiseclf train, 2 pages: {np.mean([c['seconds'] for c in cli]):.2f} s mean, "
+            f"{max(c['seconds'] for c in cli):.2f} s max")
 
+    adapter_rows = None
+    if args.compare_adapter:
+        g_ad = rows_for(base, sites, all_combos=True, adapter=True)
+        w_ad = rows_for(base, wcxb_stage_sites(args.corpus, set(names)), all_combos=False, adapter=True) if wc_rows else []
+        sc = loso_score(base, g_ad, loso_stages(base, g_ad, w_ad))
+        sc0 = loso_score(base, gold_rows, stages)
+        adapter_rows = {f"k{k}": {"with_adapter": float(np.mean(list(sc[k].values()))),
+                                  "without": float(np.mean(list(sc0[k].values())))} for k in (1, 2)}
+        log(f"adapter comparison (keep/drop, rows estimate): {adapter_rows}")
+
+    # -- tables ----------------------------------------------------------------------------
+    def per_site(k, key):
+        d = defaultdict(list)
+        for r in runs:
+            if r["k"] == k and key in r:
+                d[r["site"]].append(r[key])
+        return {s: float(np.mean(v)) for s, v in d.items()}
+
+    trained = list({(r["site"], r["k"], tuple(r["labelled"])): r for r in runs}.values())  # one per model
     table = []
     for k in KS:
-        s, m, kd = summary(k, "accuracy"), summary(k, "accuracy_memory"), summary(k, "keep_accuracy")
-        if not s:
+        if not any(r["k"] == k for r in runs):
+            table.append({"k": k, "sites": 0})
             continue
-        rows = [x for x in results if x["k"] == k]
-        table.append({"k": k, **{f"acc_{a}": b for a, b in s.items()}, "acc_memory_mean_site": m["mean_site"],
-                      "keep_mean_site": kd["mean_site"], "keep_pooled": kd["pooled"],
-                      "acc_memory_pooled": m["pooled"],
-                      "seconds_mean": float(np.mean([x["seconds"] for x in rows])),
-                      "seconds_max": float(np.max([x["seconds"] for x in rows])),
-                      "elsewhere": float(np.mean([x["elsewhere"] for x in rows])),
-                      "seeds": float(np.mean([x["seeds"] for x in rows])),
-                      "sites_at_95": int(sum(1 for dd in {x['site'] for x in rows}
-                                             if np.mean([x['accuracy'] for x in rows if x['site'] == dd]) >= 0.95))})
-    print(f"\nAdaptation to unseen sites ({len(names)} sites with >= {args.min_pages} pages, tool {args.tool}, "
-          f"C = {best_C:g}, layout_pull = {best_pull:g}; base: {base_name})\n")
-    print(f"{'pages labelled':>14} {'sites':>6} {'runs':>5} {'acc (mean/site)':>16} {'median':>7} {'pooled':>7} "
-          f"{'+memory':>8} {'keep/drop':>9} {'sites>=95%':>10} {'elsewhere':>10} {'seeds':>6} {'retrain s (mean/max)':>21}")
+        kd, a5 = per_site(k, "keep"), per_site(k, "acc5")
+        row = {"k": k, "sites": len(kd), "runs": sum(1 for r in runs if r["k"] == k),
+               "keep_mean": float(np.mean(list(kd.values()))), "keep_min": float(min(kd.values())),
+               "keep_min_site": min(kd, key=kd.get), "acc5_mean": float(np.mean(list(a5.values()))),
+               "acc5_min": float(min(a5.values())),
+               "keep_unsaid_mean": float(np.mean(list(per_site(k, "keep_unsaid").values()))),
+               "seconds_mean": float(np.mean([r["seconds"] for r in trained if r["k"] == k] or [0.0])),
+               "seconds_max": float(np.max([r["seconds"] for r in trained if r["k"] == k] or [0.0])), "per_site": kd,
+               "models": sum(1 for r in trained if r["k"] == k)}
+        if k:
+            og = [r["other_gold_keep_delta"] for r in trained if r["k"] == k]
+            row["other_gold_keep_delta_mean"] = float(np.mean(og))
+            row["other_gold_keep_delta_worst"] = float(min(og))
+            row["other_gold_lines_changed"] = int(sum(r["other_gold_lines_changed"] for r in trained if r["k"] == k))
+            row["fit_own_pages_min"] = float(min(r["fit_own_pages"] for r in trained if r["k"] == k))
+            row["fit_own_pages_mean"] = float(np.mean([r["fit_own_pages"] for r in trained if r["k"] == k]))
+            if wf_pages:
+                wf = [r["other_word_f1_delta"] for r in trained if r["k"] == k]
+                row["other_word_f1_delta_mean"], row["other_word_f1_delta_worst"] = float(np.mean(wf)), float(min(wf))
+            for name in ("global", "memory", "align"):
+                row[f"{name}_keep_mean"] = float(np.mean(list(per_site(k, f"{name}_keep").values())))
+                row[f"{name}_keep_min"] = float(min(per_site(k, f"{name}_keep").values()))
+                row[f"{name}_acc5_mean"] = float(np.mean(list(per_site(k, f"{name}_acc5").values())))
+            row["global_other_gold_keep_delta_mean"] = float(np.mean([r["global_other_gold_keep_delta"] for r in trained if r["k"] == k]))
+            if wf_pages:
+                row["global_other_word_f1_delta_mean"] = float(np.mean([r["global_other_word_f1_delta"] for r in trained if r["k"] == k]))
+        table.append(row)
+
+    load2 = os.getloadavg()[0]
+    print(f"\nTeaching a site from hand-labelled pages: {len(names)} gold sites x 3 pages; base {base.path.name}; "
+          f"site stage fitted leaving the scored site out; load average {load1:.2f} -> {load2:.2f} on "
+          f"{os.cpu_count()} cores\n")
+    wf_head = "other sites word F1 delta (mean / worst)" if wf_pages else "(no --wcxb: no word F1)"
+    print(f"| pages labelled | sites | runs (models) | keep/drop, mean over sites | lowest site | 5-class | lowest | "
+          f"keep/drop, site not said | {wf_head} | other gold pages keep/drop delta | retrain s (mean / max) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for t in table:
-        print(f"{t['k']:>14} {t['acc_sites']:>6} {t['acc_runs']:>5} {t['acc_mean_site']:>16.4f} {t['acc_median_site']:>7.4f} "
-              f"{t['acc_pooled']:>7.4f} {t['acc_memory_mean_site']:>8.4f} {t['keep_mean_site']:>9.4f} {t['sites_at_95']:>10} {t['elsewhere']:>10.4f} "
-              f"{t['seeds']:>6.4f} {t['seconds_mean']:>10.2f}/{t['seconds_max']:<10.2f}")
-    print("\nC grid at k=2 (first rotation): " + "; ".join(
-        f"C={c['C']:g}/pull {c['layout_pull']:g} site {c['site_accuracy']:.4f} elsewhere {c['elsewhere_accuracy']:.4f}" for c in choice)
-        + f"; base elsewhere {base_elsewhere:.4f}")
-    print("site memory, fitted on half the sites, scored on the other half: " + "; ".join(
-        f"{r['accuracy_without']:.4f} -> {r['accuracy_with']:.4f}" for r in mem_report))
-    per_site_k2 = defaultdict(list)
-    for x in results:
-        if x["k"] == 2:
-            per_site_k2[x["site"]].append(x["accuracy"])
-    print("per site at k=2: " + ", ".join(f"{d} {np.mean(v):.3f}" for d, v in sorted(per_site_k2.items(), key=lambda kv: np.mean(kv[1]))))
-    print(f"\ntotal {time.time() - t_start:.0f} s")
+        if not t["sites"]:
+            print(f"| {t['k']} | 0 | – | no gold site has {t['k'] + 1} pages | | | | | | | |")
+            continue
+        wf = (f"{t['other_word_f1_delta_mean']:+.4f} / {t['other_word_f1_delta_worst']:+.4f}"
+              if "other_word_f1_delta_mean" in t else "–")
+        og = f"{t['other_gold_keep_delta_mean']:+.4f} ({t['other_gold_lines_changed']} lines changed)" if t["k"] else "–"
+        secs = f"{t['seconds_mean']:.2f} / {t['seconds_max']:.2f}" if t["k"] else "–"
+        print(f"| {t['k']} | {t['sites']} | {t['runs']} ({t['models']}) | {t['keep_mean']:.3f} | {t['keep_min']:.3f} ({t['keep_min_site']}) | "
+              f"{t['acc5_mean']:.3f} | {t['acc5_min']:.3f} | {t['keep_unsaid_mean']:.3f} | {wf} | {og} | {secs} |")
+    print("\nper site, keep/drop after 2 labelled pages: " + ", ".join(
+        f"{s} {v:.3f}" for s, v in sorted(table[2]["per_site"].items(), key=lambda kv: kv[1])))
+    print("\nDesign comparison (same runs; keep/drop mean over sites / lowest site, 5-class; other sites):\n")
+    print("| design | k=1 keep/drop | k=2 keep/drop | k=2 5-class | other gold pages keep/drop delta (k=2) | other sites word F1 delta (k=2) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    t1, t2 = table[1], table[2]
+    print(f"| base, nothing learned | {table[0]['keep_mean']:.3f} / {table[0]['keep_min']:.3f} | {table[0]['keep_mean']:.3f} / "
+          f"{table[0]['keep_min']:.3f} | {table[0]['acc5_mean']:.3f} | 0 | 0 |")
+    for name, label in (("global", "global fine-tuning (the earlier `train`)"), ("memory", "labelled-line memory alone, hard labels"),
+                        ("align", "memory + alignment, hard labels")):
+        o = (f"{t2['global_other_gold_keep_delta_mean']:+.4f}" if name == "global" else "0")
+        w = (f"{t2.get('global_other_word_f1_delta_mean', float('nan')):+.4f}" if name == "global" and wf_pages
+             else ("0" if name != "global" else "–"))
+        print(f"| {label} | {t1[f'{name}_keep_mean']:.3f} / {t1[f'{name}_keep_min']:.3f} | {t2[f'{name}_keep_mean']:.3f} / "
+              f"{t2[f'{name}_keep_min']:.3f} | {t2[f'{name}_acc5_mean']:.3f} | {o} | {w} |")
+    w = f"{t2['other_word_f1_delta_mean']:+.4f}" if wf_pages else "–"
+    print(f"| **site profile + learned site stage (chosen)** | {t1['keep_mean']:.3f} / {t1['keep_min']:.3f} | "
+          f"{t2['keep_mean']:.3f} / {t2['keep_min']:.3f} | {t2['acc5_mean']:.3f} | {t2['other_gold_keep_delta_mean']:+.4f} | {w} |")
+    if adapter_rows:
+        print(f"| site stage + residual adapter (rows estimate) | {adapter_rows['k1']['with_adapter']:.3f} | "
+              f"{adapter_rows['k2']['with_adapter']:.3f} | | 0 | 0 |  (same estimate without: "
+              f"{adapter_rows['k1']['without']:.3f}, {adapter_rows['k2']['without']:.3f})")
+    if stage_grid:
+        print("\nSite stage fit settings (leave one site out, keep/drop from the rows):\n")
+        print("| gold weight | WCXB rows | L2 | k=1 mean / lowest | k=2 mean / lowest |")
+        print("|---:|---|---:|---:|---:|")
+        for g in stage_grid:
+            print(f"| {g['gold_weight']} | {'yes' if g['wcxb'] else 'no'} | {g['l2']:g} | {g['k1_mean']:.3f} / {g['k1_min']:.3f} | "
+                  f"{g['k2_mean']:.3f} / {g['k2_min']:.3f} |")
+    if cli:
+        print(f"\n`noiseclf train` for 2 labelled pages, start-up included ({len(cli)} runs): "
+              f"{np.mean([c['seconds'] for c in cli]):.2f} s mean, {max(c['seconds'] for c in cli):.2f} s max "
+              f"(load average during the runs {np.mean([c['load'] for c in cli]):.2f} on {os.cpu_count()} cores)")
+    print("\naccuracy on the user's own labelled pages after training: "
+          + ", ".join(f"k={t['k']} mean {t['fit_own_pages_mean']:.3f}, lowest {t['fit_own_pages_min']:.3f}" for t in table if t.get('k') and t['sites'])
+          + "; "
+          f"gold single-page sites keep/drop with the base {base_single_keep:.3f}; total {time.time() - t_start:.0f} s")
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"table": table, "C_grid": choice, "C": best_C, "layout_pull": best_pull, "memory": mem_report,
-                                     "memory_weights": weights_all, "runs": results,
-                                     "base": base_name, "base_seconds": base_seconds}, indent=1))
+    args.json.write_text(json.dumps({"table": table, "runs": runs, "cli": cli, "stage_grid": stage_grid,
+                                     "adapter": adapter_rows, "load": [load1, load2]}, indent=1, default=str))
+    chart(table, cli, args.chart, bool(wf_pages))
+    return 0
+
+
+def chart(table, cli, path: Path, word_f1: bool) -> None:
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7, 4.2))
-        ks = [t["k"] for t in table]
-        ax.plot(ks, [t["acc_mean_site"] for t in table], "o-", label="line accuracy on the site's other pages")
-        ax.plot(ks, [t["acc_memory_mean_site"] for t in table], "s--", label="... with site memory")
-        ax.plot(ks, [t["keep_mean_site"] for t in table], "d-", label="keep/drop accuracy (article or not)")
-        ax.plot(ks, [t["elsewhere"] for t in table], "^:", label="accuracy on other unseen sites")
-        ax.axhline(0.95, color="grey", lw=0.8, ls="--")
-        for t in table:
-            ax.annotate(f"{t['seconds_mean']:.1f}s", (t["k"], t["acc_mean_site"]), textcoords="offset points",
-                        xytext=(4, -12), fontsize=8)
-        ax.set_xlabel("pages of the site labelled")
-        ax.set_ylabel("line accuracy (mean over sites)")
-        ax.set_xticks(ks)
-        ax.set_ylim(min(0.5, min(t["acc_mean_site"] for t in table) - 0.05), 1.0)
-        ax.set_title(f"Adapting to {len(names)} unseen WCXB sites (retraining time annotated)")
-        ax.legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
-        args.chart.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.chart, dpi=120)
-        log(f"chart written to {args.chart}")
     except ImportError:
         log("matplotlib is not installed (pip install '.[train]'): no chart")
-
-    if args.fit_drift:
-        fit_drift(site_pages, base_scrapes if not holdout else [], args.tool)
-    return 0
-
-
-def fit_drift(site_pages: dict, extra: list, tool: str) -> None:
-    """Drift thresholds of the shipped model, from pages of sites it did not train on."""
-    from noiseclf.drift import calibrate
-    from noiseclf.modelfile import load_model
-
-    shipped = load_model()
-    scored = [s for pages in site_pages.values() for s in pages] + list(extra)
-    th = calibrate(shipped, scored)
-    th["fitted_on"] = {"pages": len(scored), "tool": tool,
-                       "source": "WCXB dev pages of sites the model did not train on (benchmarks/adaptation.py --fit-drift)"}
-    out = ROOT / "noiseclf" / "drift_thresholds.json"
-    out.write_text(json.dumps(th, indent=1) + "\n", encoding="utf-8")
-    log(f"wrote {out}: {th}")
+        return
+    rows = [t for t in table if t["sites"]]
+    ks = [t["k"] for t in rows]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    ax.plot(ks, [t["keep_mean"] for t in rows], "o-", label="keep/drop, mean over sites (site said)")
+    ax.plot(ks, [t["keep_min"] for t in rows], "v--", label="keep/drop, lowest site")
+    ax.plot(ks, [t["acc5_mean"] for t in rows], "s-", label="5-class accuracy, mean over sites")
+    ax.plot(ks, [t["keep_unsaid_mean"] for t in rows], "d:", label="keep/drop, site not said")
+    ks_g = [t["k"] for t in rows if t["k"]]
+    ax.plot(ks_g, [t["global_keep_mean"] for t in rows if t["k"]], "x:", color="grey",
+            label="keep/drop with the earlier global fine-tuning")
+    ax.axhline(0.98, color="green", lw=0.8, ls="--")
+    ax.axhline(0.95, color="grey", lw=0.8, ls="--")
+    for t in rows:
+        if t["k"]:
+            ax.annotate(f"{t['seconds_mean']:.2f}s", (t["k"], t["keep_mean"]), textcoords="offset points",
+                        xytext=(4, 6), fontsize=8)
+    ax.set_xticks(ks)
+    ax.set_xlabel("pages of the site labelled (gold set: 3 pages per site, no 5)")
+    ax.set_ylabel("accuracy on the site's other pages")
+    ax.set_ylim(0.4, 1.0)
+    ax.set_title(f"{rows[0]['sites']} hand-labelled sites (retraining time annotated)", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    labels, vals = [], []
+    for t in rows:
+        if t["k"]:
+            if word_f1:
+                labels.append(f"site profile\nk={t['k']}")
+                vals.append(t["other_word_f1_delta_mean"])
+                labels.append(f"global\nk={t['k']}")
+                vals.append(t.get("global_other_word_f1_delta_mean", 0.0))
+            else:
+                labels += [f"site profile\nk={t['k']}", f"global\nk={t['k']}"]
+                vals += [t["other_gold_keep_delta_mean"], t["global_other_gold_keep_delta_mean"]]
+    ax2.bar(range(len(vals)), vals, color=["tab:blue", "tab:grey"] * (len(vals) // 2))
+    for i, v in enumerate(vals):
+        ax2.annotate(f"{v:+.4f}", (i, v), textcoords="offset points", xytext=(0, 3 if v >= 0 else -10),
+                     ha="center", fontsize=7)
+    ax2.axhline(-0.005, color="red", lw=0.8, ls="--")
+    ax2.axhline(0, color="black", lw=0.6)
+    ax2.set_xticks(range(len(vals)))
+    ax2.set_xticklabels(labels, fontsize=7)
+    ax2.set_ylabel("other sites' pages: word F1 change" if word_f1 else "other gold pages: keep/drop change")
+    ax2.set_ylim(min(-0.01, min(vals) - 0.002), 0.003)
+    if cli:
+        ax2.set_title(f"`noiseclf train`, 2 pages: {np.mean([c['seconds'] for c in cli]):.1f} s mean", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    log(f"chart written to {path}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,19 @@
 """Teach an existing model a new site layout from a page or two of labels.
 
-A user who labels a few pages of a new site has a few hundred lines; the
+Two ways, chosen with ``noiseclf train --scope``:
+
+* ``site`` (the default): :func:`adapt_site`. The base model's arrays stay as
+  they are; the model gains a *site profile* per labelled site
+  (:mod:`noiseclf.siteprofile`: the labelled pages as masked line hashes, their
+  labels, the site's names), which moves the probabilities of that site's pages
+  only. Pages of other sites get exactly the base model's labels.
+  :func:`fit_profile` builds a profile (optionally with a residual adapter,
+  off by default: measured no better, training/README.md).
+* ``global``: :func:`adapt` / :func:`fine_tune`, below. The weights move for
+  every page, so other sites can get worse; ``train``'s harm check then
+  usually refuses to write the model.
+
+Global fine-tuning: a user who labels a few pages of a new site has a few hundred lines; the
 shipped model was trained on a corpus the user does not have. Training on
 the new lines alone would forget everything else, and retraining on both is
 impossible. So we *fine-tune*: keep the base model's featuriser exactly as it
@@ -24,7 +37,8 @@ thousands of parameters per class, a second or a few. The base's second stage
 (neighbours' probabilities) is kept unchanged by default.
 
 The defaults (C = 4, importance 1, second stage kept) were chosen with
-``benchmarks/adaptation.py``; ``training/README.md`` gives the comparison.
+``benchmarks/adaptation_wcxb.py`` (WCXB's automatic labels); ``training/README.md``
+gives the comparison, and why site-scoped adaptation replaced it as the default.
 """
 
 from __future__ import annotations
@@ -99,10 +113,12 @@ def _multiclass_weights(model: Model) -> tuple[np.ndarray, np.ndarray]:
 
 def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
               W0: np.ndarray, b0: np.ndarray, options: AdaptOptions,
-              pull: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+              pull: np.ndarray | None = None, offset: np.ndarray | None = None,
+              max_iter: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Minimise the penalised loss over W (K x u) and b (K), starting at the base.
 
-    ``pull`` (one value per column, default 1) scales the penalty column by column.
+    ``pull`` (one value per column, default 1) scales the penalty column by column;
+    ``offset`` (n x K), when given, is added to every line's logits (a residual fit).
     """
     K, u = W0.shape
     pull = np.ones(u) if pull is None else np.asarray(pull, dtype=np.float64)
@@ -118,6 +134,8 @@ def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
         W = theta[: K * u].reshape(K, u)
         b = theta[K * u:]
         Z = np.asarray(X @ W.T) + b
+        if offset is not None:
+            Z = Z + offset
         zmax = Z.max(axis=1, keepdims=True)
         logsum = zmax[:, 0] + np.log(np.exp(Z - zmax).sum(axis=1))
         ce = logsum - (Z * Y).sum(axis=1)
@@ -136,7 +154,7 @@ def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
     with threadpool_limits(limits=1):
         res = scipy.optimize.minimize(
             loss_grad, theta0, jac=True, method="L-BFGS-B",
-            options={"maxiter": options.max_iter, "gtol": options.tol},
+            options={"maxiter": max_iter or options.max_iter, "gtol": options.tol},
         )
     theta = res.x
     info = {"iterations": int(res.nit), "converged": bool(res.success), "loss": round(float(res.fun), 4)}
@@ -353,3 +371,283 @@ def _compact(report: dict) -> dict:
             return [strip(v) for v in m]
         return m
     return strip(report)
+
+
+# -- site-scoped adaptation (noiseclf/siteprofile.py) ----------------------------
+
+@dataclass
+class ProfileOptions:
+    """How a site profile's adapter is fitted (chosen with benchmarks/adaptation.py)."""
+
+    C: float = 4.0  # weight of the site's labelled lines against the pull towards the base
+    importance: float = 1.0  # the per-column pull, as in AdaptOptions
+    max_iter: int = 150
+    adapter: bool = False  # True: also a residual logistic regression (measured: no better; see training/README.md)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def base_probabilities(model: Model, pages) -> np.ndarray:
+    """The model's probabilities without its site profiles and site memory (what a profile adjusts)."""
+    from .bounds import bounded_predict
+
+    return bounded_predict(model._predict_unbounded, pages)
+
+
+def fit_profile(base: Model, scrapes: Sequence[LabelledScrape], names: Sequence[str] = (),
+                options: ProfileOptions | None = None):
+    """A site profile from the labelled pages of one site (see noiseclf/siteprofile.py).
+
+    The adapter is a residual logistic regression: the base model's log-probabilities
+    are its offset, its weights start at zero and are pulled towards zero (so towards
+    the base's behaviour) as firmly as the base data behind each column, and only the
+    columns the site's lines use are fitted.
+    """
+    from .siteprofile import SitePage, SiteProfile, line_keys, site_key
+
+    options = options or ProfileOptions()
+    pages, y = pages_and_targets(scrapes)
+    if len(y) == 0:
+        raise LabelsError("the labels hold no labelled lines; label some lines first")
+    labels = tuple(base.labels)
+    unknown = sorted(set(y) - set(labels))
+    if unknown:
+        raise LabelsError(f"the base model has no label {', '.join(unknown)}; train --from-scratch to add one")
+    K = len(labels)
+    y_idx = np.array([labels.index(lab) for lab in y])
+    site_pages, row = [], 0
+    for s, p in zip(scrapes, pages):
+        site_pages.append(SitePage(s.name, line_keys(p), y_idx[row:row + len(p)].tolist()))
+        row += len(p)
+    info: dict = {"pages": len(scrapes), "lines": int(len(y))}
+    kw = {}
+    if options.adapter:
+        t0 = time.perf_counter()
+        offset = np.log(np.clip(base_probabilities(base, pages), 1e-12, 1.0))
+        X = base.featurizer.transform(pages).tocsr()
+        used = np.unique(X.indices)
+        Xu = X[:, used].astype(np.float64).tocsr()
+        counts = np.bincount(y_idx, minlength=K).astype(np.float64)
+        present = counts > 0
+        per_class = np.zeros(K)
+        per_class[present] = len(y_idx) / (present.sum() * counts[present])
+        n_text = base.featurizer.n_word + base.featurizer.n_char
+        pull = np.ones(len(used))
+        if options.importance > 0:
+            pull = pull + options.importance * _base_support(base.featurizer, Xu, used, n_text)
+        fit_opts = AdaptOptions(C=options.C)
+        W, b, fit = _fit_near(Xu, y_idx, per_class[y_idx], np.zeros((K, len(used))), np.zeros(K), fit_opts,
+                              pull, offset=offset, max_iter=options.max_iter)
+        keep = np.abs(W).max(axis=0) > 1e-7
+        kw = {"cols": used[keep], "delta": W[:, keep], "bias": b}
+        info |= {"adapter": {**fit, "columns": int(keep.sum()), "seconds": round(time.perf_counter() - t0, 3)}}
+    names = tuple(dict.fromkeys(n for n in (site_key(x) for x in names) if n))
+    return SiteProfile(names, labels, site_pages, info=info, **kw)
+
+
+def site_groups(scrapes: Sequence[LabelledScrape], site: str | None = None, per_folder: bool = False
+                ) -> list[tuple[tuple[str, ...], list[LabelledScrape]]]:
+    """The labelled scrapes as sites: (names, scrapes) per site.
+
+    ``site``: all are pages of that site; ``per_folder``: each labels folder is a site
+    (named after the folder); neither: pages that share their template lines (menus,
+    footers: :func:`noiseclf.siteprofile.same_site`) are one site without a name,
+    recognised by those lines when cleaning.
+    """
+    from .siteprofile import line_keys, same_site
+    from .features import Page
+
+    if site:
+        return [((site,), list(scrapes))]
+    if per_folder:
+        by: dict[str, list] = {}
+        for s in scrapes:
+            by.setdefault(Path(s.labels_path).resolve().parent.name, []).append(s)
+        return [((name,), group) for name, group in sorted(by.items())]
+    keys = [line_keys(Page(s.lines)) for s in scrapes]
+    parent = list(range(len(scrapes)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(scrapes)):
+        for j in range(i + 1, len(scrapes)):
+            if find(i) != find(j) and same_site(keys[i], keys[j]):
+                parent[find(j)] = find(i)
+    groups: dict[int, list] = {}
+    for i, s in enumerate(scrapes):
+        groups.setdefault(find(i), []).append(s)
+    return [((), g) for _, g in sorted(groups.items())]
+
+
+def _profile_labels(model: Model, profile, scrapes) -> tuple[np.ndarray, np.ndarray]:
+    from .siteprofile import profile_predict
+
+    pages, y = pages_and_targets(scrapes)
+    proba = profile_predict(model, profile, pages)
+    return y, np.array(model.labels, dtype=object)[proba.argmax(axis=1)]
+
+
+def _keep_accuracy(y, pred) -> float:
+    y, pred = np.asarray(y), np.asarray(pred)
+    return float(np.mean((y == "article") == (pred == "article"))) if len(y) else 0.0
+
+
+def site_holdout_report(base: Model, stage: dict, groups, options: ProfileOptions) -> dict | None:
+    """Each labelled page of a site with two or more, held out in turn: the base model
+    against the profile of the site's other labelled pages, on it."""
+    t_all, before_all, after_all, rows = [], [], [], []
+    probe = Model(base.featurizer, base.classifier, {}, context=base.context, stage=base.stage)
+    probe.site_stage = stage
+    for names, scrapes in groups:
+        if len(scrapes) < 2:
+            continue
+        for i, held in enumerate(scrapes):
+            rest = [s for j, s in enumerate(scrapes) if j != i]
+            prof = fit_profile(base, rest, names, options)
+            y, before = predict_labels(base, [held])
+            _, after = _profile_labels(probe, prof, [held])
+            t_all += list(y)
+            before_all += list(before)
+            after_all += list(after)
+            rows.append({"held_out": [held.name], "lines": int(len(y)),
+                         "accuracy_before": round(float(np.mean(y == before)), 4),
+                         "accuracy_after": round(float(np.mean(y == after)), 4),
+                         "keep_accuracy_before": round(_keep_accuracy(y, before), 4),
+                         "keep_accuracy_after": round(_keep_accuracy(y, after), 4)})
+    if not rows:
+        return None
+    return {"before": metrics(t_all, before_all), "after": metrics(t_all, after_all), "folds": rows,
+            "keep_accuracy_before": round(_keep_accuracy(t_all, before_all), 4),
+            "keep_accuracy_after": round(_keep_accuracy(t_all, after_all), 4)}
+
+
+def with_profiles(base: Model, profiles, stage: dict) -> Model:
+    """A copy of ``base`` (the same arrays) whose site profiles are ``profiles``."""
+    meta = {k: v for k, v in base.meta.items()
+            if k not in ("arrays_sha256", "labels", "classifier", "featurizer", "format", "format_version",
+                         "site_profiles")}
+    model = Model(base.featurizer, base.classifier, meta, context=base.context, stage=base.stage)
+    model._scorer = base._scorer  # same weights: share the line cache
+    model.profiles = list(profiles)
+    model.site_stage = stage
+    return model
+
+
+def merge_profiles(old, new) -> list:
+    """The base's profiles with the new ones: a new profile takes the place of an old one of
+    the same name (keeping the old one's labelled pages that were not given again)."""
+    from .siteprofile import SiteProfile
+
+    out = list(old)
+    for p in new:
+        hit = next((i for i, q in enumerate(out) if p.names and set(p.names) & set(q.names)), None)
+        if hit is None:
+            out.append(p)
+            continue
+        q = out[hit]
+        given = {tuple(sp.keys) for sp in p.pages}
+        kept = [sp for sp in q.pages if tuple(sp.keys) not in given]
+        names = tuple(dict.fromkeys(p.names + q.names))
+        out[hit] = SiteProfile(names, p.labels, kept + p.pages, p.cols, p.delta, p.bias,
+                               info={**p.info, "pages": len(kept) + len(p.pages)})
+    return out
+
+
+def _unfitted(profile, scrapes, y, pred) -> list[dict]:
+    """The labelled lines the new model gets wrong on their own page, each with the lines of the
+    same text (numbers and dates masked) that were given another label: the contradictions."""
+    where: dict[str, list[tuple[int, int]]] = {}
+    for pi, p in enumerate(profile.pages):
+        for r, k in enumerate(p.keys):
+            where.setdefault(k, []).append((pi, r))
+    numbers = [[n for n, _, _ in s.labelled_lines()] for s in scrapes]
+    out, row = [], 0
+    for pi, p in enumerate(profile.pages):
+        for r in range(len(p.keys)):
+            if y[row + r] != pred[row + r]:
+                others = [{"scrape": str(scrapes[qi].scrape_path), "line": numbers[qi][qr],
+                           "label": profile.labels[profile.pages[qi].labels[qr]]}
+                          for qi, qr in where[p.keys[r]] if profile.pages[qi].labels[qr] != p.labels[r]]
+                out.append({"scrape": str(scrapes[pi].scrape_path), "line": numbers[pi][r], "label": str(y[row + r]),
+                            "predicted": str(pred[row + r]), "contradicted_by": others})
+        row += len(p.keys)
+    return out
+
+
+def adapt_site(
+    base: Model,
+    scrapes: Sequence[LabelledScrape],
+    groups: Sequence[tuple[tuple[str, ...], list[LabelledScrape]]] | None = None,
+    options: ProfileOptions | None = None,
+    base_path: str | Path | None = None,
+    holdout: bool = True,
+    check: Sequence[LabelledScrape] = (),
+    stage: dict | None = None,
+) -> tuple[Model, dict]:
+    """Site-scoped adaptation: ``base`` plus a profile per labelled site (noiseclf/siteprofile.py).
+
+    The base's arrays are not changed, so pages of other sites get exactly the base's
+    predictions. Returns the model and a report: the fit on the labelled pages (each
+    with its site's profile), leave-one-page-out within each site of two or more
+    labelled pages, the labelled lines not fitted with the labels contradicting them,
+    and, with ``check``, the accuracy kept there. ``stage``: the site stage's weights
+    (default: the base's, else the shipped ``noiseclf/site_stage_weights.json``).
+    """
+    from .siteprofile import shipped_stage
+
+    options = options or ProfileOptions()
+    started = time.perf_counter()
+    groups = list(groups) if groups is not None else site_groups(scrapes)
+    stage = stage or base.site_stage or shipped_stage()
+    report: dict = {}
+    if holdout:
+        report["new_data_holdout"] = site_holdout_report(base, stage, groups, options)
+    t0 = time.perf_counter()
+    profiles = [fit_profile(base, g, names, options) for names, g in groups]
+    fit_seconds = time.perf_counter() - t0
+    model = with_profiles(base, merge_profiles(base.profiles, profiles), stage)
+    y_all, before_all, after_all, unfitted = [], [], [], []
+    for prof, (names, g) in zip(profiles, groups):
+        y, before = predict_labels(base, g)
+        _, after = _profile_labels(model, prof, g)
+        y_all += list(y)
+        before_all += list(before)
+        after_all += list(after)
+        unfitted += _unfitted(prof, g, y, after)
+    report["new_data_fit"] = {"before": metrics(y_all, before_all), "after": metrics(y_all, after_all),
+                              "keep_accuracy_before": round(_keep_accuracy(y_all, before_all), 4),
+                              "keep_accuracy_after": round(_keep_accuracy(y_all, after_all), 4)}
+    report["unfitted"] = unfitted
+    report["profiles"] = [{"names": list(p.names), "pages": len(p.pages), "lines": int(sum(len(sp.keys) for sp in p.pages)),
+                           "memory_lines": len(p.memory), "template_lines": len(p.template)} for p in profiles]
+    if check:
+        report["retention"] = retention_report(base, model, check)
+    base_info = {
+        "name": Path(base_path).name if base_path else "default.noiseclf",
+        "sha256": file_sha256(base_path) if base_path and Path(base_path).is_file() else None,
+        "arrays_sha256": base.meta.get("arrays_sha256"),
+        "training_data_sha256": (base.meta.get("training_data") or {}).get("sha256"),
+    }
+    lineage = list(base.meta.get("lineage", []))
+    if "adaptation" in base.meta:
+        lineage.append(base.meta["adaptation"])
+    model.meta["lineage"] = lineage
+    model.meta["versions"] = library_versions()
+    model.meta["adaptation"] = {
+        "method": "site profiles: labelled-line memory, alignment with the labelled pages and a learned "
+                  "site stage, applied to the labelled sites' pages only (noiseclf/siteprofile.py)",
+        "scope": "site",
+        "base": base_info,
+        "new_data": _data_summary(scrapes),
+        "sites": [{"names": list(n), "pages": sorted(s.name for s in g)[:50]} for n, g in groups],
+        "options": options.as_dict(),
+        "fit_seconds": round(fit_seconds, 3),
+        "seconds": round(time.perf_counter() - started, 3),
+        "metrics": _compact({k: v for k, v in report.items() if k != "unfitted"}),
+    }
+    return model, report

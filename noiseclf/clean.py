@@ -127,7 +127,7 @@ class Cleaner:
         recurrence = [self.memory.recurrence(site, page, k) if site is not None else (None, 0)
                       for site, page, k in zip(sites, pages, keys)]
         use_memory = any(others > 0 for _, others in recurrence)
-        proba = self.model.predict(pages, recurrence if use_memory else None)
+        proba = self.model.predict(pages, recurrence if use_memory else None, sites)
         d = decide(proba, self.model.labels, self.keep, self.min_probability)
         out: list[Cleaned] = [Cleaned(s.name, s.site_name, None, 0, 0) for s in scrapes]
         row = 0

@@ -36,7 +36,8 @@ MIN_FORMAT_VERSION = 1  # the oldest format it can read (directly or by migratio
 
 
 def _page_stage_absent(meta: dict) -> dict:
-    """Format 2 added the page-level stage (``page_stage``); format 1 files have none."""
+    """Format 2 added the page-level stage (``page_stage``) and site profiles (``site_profiles``,
+    noiseclf/siteprofile.py); format 1 files have neither."""
     return {**meta, "page_stage": None}
 
 

@@ -189,6 +189,9 @@ class Model:
         self.cache_lines = DEFAULT_CACHE_LINES
         self._scorer: LineScorer | None = None
         self._memory_weights: dict | None = None
+        self.profiles: list = []  # site profiles (noiseclf.siteprofile.SiteProfile), from `noiseclf train`
+        self.site_stage: dict = {}  # how a profile moves its site's probabilities (noiseclf.siteprofile)
+        self._stage_matrix = None
 
     @property
     def settings(self) -> Settings:
@@ -221,6 +224,15 @@ class Model:
             self._memory_weights = load_weights(self)
         return self._memory_weights
 
+    @property
+    def site_stage_matrix(self) -> np.ndarray:
+        """The site stage's map for this model's labels (:func:`noiseclf.siteprofile.stage_matrix`)."""
+        if self._stage_matrix is None:
+            from .siteprofile import stage_matrix
+
+            self._stage_matrix = stage_matrix(self.site_stage, self.labels)
+        return self._stage_matrix
+
     # -- prediction -----------------------------------------------------
     def predict_lines(self, pages: Sequence[Page]) -> np.ndarray:
         """First-stage probabilities, each line from its own features (no bounds: training's use)."""
@@ -239,18 +251,26 @@ class Model:
             proba = self.stage.predict_proba(proba, pages)
         return proba
 
-    def predict(self, pages: Sequence[Page], recurrence: Sequence[tuple[np.ndarray, int]] | None = None
-                ) -> np.ndarray:
+    def predict(self, pages: Sequence[Page], recurrence: Sequence[tuple[np.ndarray, int]] | None = None,
+                sites: Sequence[str | None] | None = None) -> np.ndarray:
         """Class probabilities, one row per non-blank line of every page: the one prediction path.
 
         Huge lines and pages are classified within the bounds of
-        :mod:`noiseclf.bounds`. ``recurrence`` (site memory), one
-        ``(share, other_pages)`` per page, shifts each page's probabilities
-        by how often its lines recur on the site's other pages.
+        :mod:`noiseclf.bounds`. A page that belongs to one of the model's site
+        profiles (by ``sites``, one site name or None per page, or recognised by
+        its template lines: :mod:`noiseclf.siteprofile`) has its probabilities
+        moved by what the site's labels taught; other pages are untouched.
+        ``recurrence`` (site memory), one ``(share, other_pages)`` per page,
+        shifts each page's probabilities by how often its lines recur on the
+        site's other pages.
         """
         from .bounds import bounded_predict
 
         proba = bounded_predict(self._predict_unbounded, pages)
+        if self.profiles:
+            from .siteprofile import apply_profiles
+
+            proba = apply_profiles(self, pages, sites, proba)
         if recurrence is None:
             return proba
         from .memory import adjust

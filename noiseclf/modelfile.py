@@ -64,6 +64,10 @@ def _arrays(model: Model) -> dict[str, np.ndarray]:
                  "context_intercept": np.asarray(model.context.intercept_, dtype=np.float64)}
     if model.stage is not None:
         extra |= model.stage.arrays()
+    if model.profiles:
+        from .siteprofile import arrays as profile_arrays
+
+        extra |= profile_arrays(model.profiles)
     return extra | model.featurizer.arrays() | {
         "coef": np.asarray(model.classifier.coef_, dtype=np.float32),
         "intercept": np.asarray(model.classifier.intercept_, dtype=np.float64),
@@ -82,7 +86,7 @@ def save_model(model: Model, path: str | Path) -> Path:
     if path.is_dir():
         raise OutputError(f"{path}: is a directory; give a file name such as {path}/model.noiseclf")
     blob = _npz_bytes(_arrays(model))
-    meta = dict(model.meta)
+    meta = {k: v for k, v in model.meta.items() if k != "site_profiles"}  # written from model.profiles
     meta.update(
         {
             "format": FORMAT_NAME,
@@ -96,6 +100,7 @@ def save_model(model: Model, path: str | Path) -> Path:
                 "type": "LogisticRegression over noiseclf.pagestage features",
                 "n_features": int(model.stage.coef.shape[1])},
             "arrays_sha256": hashlib.sha256(blob).hexdigest(),
+            **_profiles_meta(model),
             # What the saved numbers give on fixed lines: loading recomputes it.
             "selfcheck": compat.selfcheck_record(model.predict([Page(list(compat.SELFCHECK_LINES))])),
         }
@@ -109,6 +114,16 @@ def save_model(model: Model, path: str | Path) -> Path:
         zf.writestr(info, blob)
     model.meta = meta
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def _profiles_meta(model: Model) -> dict:
+    """``site_profiles`` for a model with site profiles; nothing for one without (its file
+    stays as it was before profiles existed)."""
+    if not model.profiles:
+        return {}
+    from .siteprofile import to_meta
+
+    return {"site_profiles": to_meta(model.profiles, model.site_stage)}
 
 
 def default_model_path() -> Path:
@@ -207,11 +222,18 @@ def _check_meta(path: Path, meta: object) -> dict:
     for part in ("context", "page_stage"):
         if meta.get(part) is not None and not isinstance(meta.get(part), dict):
             raise ModelError(f"{path}: the model's {part} settings {meta.get(part)!r:.60} are not readable: {compat.RETRAIN}")
+    if meta.get("site_profiles") is not None:
+        from .siteprofile import check_meta
+
+        n_features = 2 ** meta["featurizer"]["word_bits"] + 2 ** meta["featurizer"]["char_bits"] + LAYOUT_DIM
+        problem = check_meta(meta["site_profiles"], len(meta["labels"]), n_features)
+        if problem:
+            raise ModelError(f"{path}: the model's site profiles are not readable ({problem}): {compat.RETRAIN}")
     return meta
 
 
-def _expected_shapes(params: dict, labels: Sequence[str], context: bool, stage: bool = False
-                     ) -> dict[str, tuple[int, ...]]:
+def _expected_shapes(params: dict, labels: Sequence[str], context: bool, stage: bool = False,
+                     profiles: dict | None = None) -> dict[str, tuple[int, ...]]:
     n_word, n_char = 2 ** params["word_bits"], 2 ** params["char_bits"]
     rows = 1 if len(labels) == 2 else len(labels)  # a binary logistic regression has one row
     shapes = {
@@ -225,12 +247,17 @@ def _expected_shapes(params: dict, labels: Sequence[str], context: bool, stage: 
     if stage:
         d = feature_dim(len(labels))
         shapes |= {"stage_mean": (d,), "stage_scale": (d,), "stage_coef": (rows, d), "stage_intercept": (rows,)}
+    if profiles is not None:
+        from .siteprofile import expected_shapes
+
+        shapes |= expected_shapes(profiles, len(labels))
     return shapes
 
 
 def _arrays_limit(meta: dict) -> int:
     params = compat.featurizer_params("", meta, feature_defaults())
-    shapes = _expected_shapes(params, meta["labels"], bool(meta.get("context")), bool(meta.get("page_stage")))
+    shapes = _expected_shapes(params, meta["labels"], bool(meta.get("context")), bool(meta.get("page_stage")),
+                              meta.get("site_profiles"))
     return sum(8 * int(np.prod(s)) + 4096 for s in shapes.values()) + 65536
 
 
@@ -286,7 +313,8 @@ def load_model(path: str | Path | None = None) -> Model:
     meta, blob = _open_model(path)
     params = compat.featurizer_params(path, meta, feature_defaults())
     labels = meta["labels"]
-    expected = _expected_shapes(params, labels, bool(meta.get("context")), bool(meta.get("page_stage")))
+    expected = _expected_shapes(params, labels, bool(meta.get("context")), bool(meta.get("page_stage")),
+                                meta.get("site_profiles"))
     arr = _read_npz(path, blob, expected)
     compat.check_arrays(path, arr, expected)
     settings = Settings.from_features(params)
@@ -298,6 +326,14 @@ def load_model(path: str | Path | None = None) -> Model:
         stage = PageStage(labels, arr["stage_mean"], arr["stage_scale"], arr["stage_coef"], arr["stage_intercept"])
     model = Model(Featurizer(settings, arr), LinearStage(labels, arr["coef"], arr["intercept"]), meta,
                   context=context, path=path, stage=stage)
+    if meta.get("site_profiles") is not None:
+        from .siteprofile import from_meta
+
+        try:
+            model.profiles = from_meta(meta["site_profiles"], labels, arr, model.featurizer.n_features)
+        except (ValueError, KeyError, TypeError):
+            raise ModelError(f"{path}: the model's site profile adapters do not fit its features: {compat.RETRAIN}") from None
+        model.site_stage = meta["site_profiles"].get("stage") or {}
     check_lines = compat.selfcheck_lines(path, meta)
     if check_lines is not None:
         compat.verify_selfcheck(path, meta, model.predict([Page(check_lines)]))

@@ -6,6 +6,12 @@ explicit: a name given by the user (``--site NAME``), the host of a URL the
 caller knows (a corpus record's url field, Scrapy's response URL, a Spark url
 column), or, only when asked for with ``--site-per-folder``, the name of the
 folder a scrape file sits in.
+
+Site profiles (:mod:`noiseclf.siteprofile`, what ``noiseclf train`` learns from
+a site's labels) use the same names: a page said to be of a site gets that
+site's profile; a page whose site is not said may be *recognised* by a profile
+from its content (enough of the site's menu and footer lines), never from where
+its file lies.
 """
 
 from __future__ import annotations

@@ -36,13 +36,31 @@ def train_cli(
     check: List[Path] = typer.Option(
         [], "--check-labels", help="Other labels (not trained on) to measure the accuracy the "
         "extended model keeps (repeatable)."),
+    site: Optional[str] = typer.Option(
+        None, "--site", help="All the labelled pages are of this site: the model applies what they teach to "
+        "pages cleaned with --site NAME (or whose URL has this host), and to pages it recognises by the site's "
+        "menus and footers."),
+    site_per_folder: bool = typer.Option(
+        False, "--site-per-folder", help="Each labels folder is one site, named after the folder (see --site).",
+        show_default=False),
+    scope: str = typer.Option(
+        "site", "--scope", help="site: what the labels teach applies to their site's pages only, other pages "
+        "get the base model's labels unchanged; global: fine-tune the base model's weights for every page "
+        "(can make other sites worse: the harm check below then usually refuses)."),
+    force: bool = typer.Option(
+        False, "--force", help="Write the model even when it cleans the shipped check sample worse than the base.",
+        show_default=False),
 ) -> None:
     """Train a model on labelled scrapes and write it with its metadata.
 
-    By default the labels extend a base model (the shipped one, or --base):
-    its weights are fine-tuned towards the new labels and held near their old
-    values, so the model learns the new layout and keeps what it knew, in
-    seconds. Pass --from-scratch to train on the given labels alone.
+    By default the labels extend a base model (the shipped one, or --base)
+    with a profile of their site: the labelled lines (and lines matching them
+    once numbers and dates are masked) carry their labels onto the site's other
+    pages, aligned with the labelled pages, with a learned confidence; pages
+    of other sites get the base model's labels unchanged. Before writing, the
+    model is compared with its base on a sample of hand-labelled pages that
+    ships with noiseclf; a model that cleans it worse is not written unless
+    --force. Pass --from-scratch to train on the given labels alone.
 
     With --from-scratch: prints site-disjoint cross-validation (each scrape held out in turn:
     per-class precision/recall/F1 and a confusion matrix), then fits on all
@@ -51,8 +69,8 @@ def train_cli(
 
     \b
     Example:
-      noiseclf train --labels labels/ --out my.noiseclf
-      noiseclf clean page.txt --model my.noiseclf
+      noiseclf train --labels labels/ --out my.noiseclf --site example.com
+      noiseclf clean page.txt --model my.noiseclf --site example.com
       noiseclf train --labels labels/ --out big.noiseclf --from-scratch
     """
     from ..atomic import atomic_write_bytes
@@ -61,6 +79,13 @@ def train_cli(
     from ..train import train  # scikit-learn: only when training
     from ._report import format_metrics
 
+    if site is not None and site_per_folder:
+        raise typer.BadParameter("give --site NAME or --site-per-folder, not both", param_hint="--site")
+    if scope not in ("site", "global"):
+        raise typer.BadParameter(f"{scope!r}: use site or global", param_hint="--scope")
+    if from_scratch and (site is not None or site_per_folder or scope != "site"):
+        raise typer.BadParameter("--site, --site-per-folder and --scope extend a base model; --from-scratch "
+                                 "trains one on the labels alone", param_hint="--from-scratch")
     check_output_file(out)  # before the work, not after it
     check_output_file(metrics_json)
     scrape_set = load_labels(labels, scrapes)
@@ -73,7 +98,7 @@ def train_cli(
         from ._adapt import train_adapted
 
         return train_adapted(scrape_set, out, base, adapt_c, cv, load_labels(check, scrapes) if check else [],
-                             metrics_json)
+                             metrics_json, site=site, site_per_folder=site_per_folder, scope=scope, force=force)
     n_lines = sum(len(s.labelled_lines()) for s in scrape_set)
     say(f"noiseclf: training on {n_lines} labelled lines from {len(scrape_set)} scrape(s)")
     options = Settings(C=c)  # the shipped model's settings but C
