@@ -31,6 +31,7 @@ import re
 from pathlib import Path
 
 from .errors import InputError
+from .text import clean_scrape
 
 TOOL = "inscriptis"  # named in messages: "converted to text with inscriptis"
 SNIFF_CHARS = 16384
@@ -120,13 +121,7 @@ def html_to_text(page: str | bytes, source: str = "<html>") -> str:
     except Exception as exc:  # lxml refuses some documents outright
         raise InputError(f"{source}: looks like HTML but could not be converted to text "
                          f"({type(exc).__name__}: {str(exc)[:120]}); convert it yourself and pass the text") from None
-    # As training/corpus.py's clean_scrape: line ends, NULs, lone surrogates.
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
+    return clean_scrape(text)  # line ends, NULs, lone surrogates: as the training corpus's scrapes
 
 
 def as_text(page, source: str = "<html>"):

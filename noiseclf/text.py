@@ -230,3 +230,19 @@ def normalize_lines(lines: Sequence[str]) -> list[str]:
 def normalize_line(line: str) -> str:
     """:func:`normalize_lines` of one line."""
     return normalize_lines([line])[0]
+
+
+def clean_scrape(text: str) -> str:
+    """Make a scrape safe to store as UTF-8 and to split on "\\n".
+
+    "\\r\\n" and lone "\\r" become "\\n" (a carriage return is a line break, and a text
+    file read back in text mode would turn it into one anyway); NUL characters are
+    dropped; lone surrogates become U+FFFD. Nothing else is touched: indentation,
+    bullets, markdown and spacing stay as the tool wrote them.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text

@@ -65,6 +65,7 @@ from urllib.parse import urlsplit
 
 from noiseclf.atomic import atomic_write_bytes  # noqa: E402
 from noiseclf.labels import LABELS, write_labels_file  # noqa: E402
+from noiseclf.text import clean_scrape  # noqa: E402,F401  (the corpus's scrapes are made safe as the package makes them)
 
 NOISE = tuple(lab for lab in LABELS if lab != "article")
 DEFAULT_TOOLS = ("html-text", "inscriptis", "html2text", "bs4")
@@ -155,22 +156,6 @@ TOOLS = {
     "html2text": tool_html2text,
     "bs4": tool_bs4,
 }
-
-
-def clean_scrape(text: str) -> str:
-    """Make a scrape safe to store as UTF-8 and to split on "\\n".
-
-    "\\r\\n" and lone "\\r" become "\\n" (a carriage return is a line break, and a text
-    file read back in text mode would turn it into one anyway); NUL characters are
-    dropped; lone surrogates become U+FFFD. Nothing else is touched: indentation,
-    bullets, markdown and spacing stay as the tool wrote them.
-    """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
 
 
 # ---------------------------------------------------------------------------
