@@ -213,7 +213,7 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
 
     if corpus is None:
         raise typer.BadParameter("--output goes with --corpus (for scrape files use --output-dir)", param_hint="--output")
-    if min_probability is not None:  # TODO(corpus streaming rework): thread it through noiseclf.corpus
+    if min_probability is not None:  # noiseclf.corpus does not pass it to the Cleaner yet
         raise typer.BadParameter("--min-probability works on scrape files, not yet with --corpus",
                                  param_hint="--min-probability")
     if output is None:
