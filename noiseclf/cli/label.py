@@ -49,6 +49,12 @@ def label_cli(
       noiseclf label page.txt --suggest > labels/page.jsonl
     """
     from ..label_session import LabelSession, label_command, suggest_records, train_command
+    from ..features import featurizer
+
+    # The labeller scores a page at a time, again after every key: it stays on the numpy
+    # path, so that loading (and, after an install, compiling) the bulk kernel never
+    # stalls the screen or a Ctrl-C for seconds.
+    featurizer.KERNEL_MODE = "numpy"
     from ..modelfile import default_model_path
 
     clf = load(model)
