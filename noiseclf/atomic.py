@@ -25,20 +25,29 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name[:120]}."
 
 
+# Temporary files seen in each folder, listed once per process: a command
+# writing 400 files into one folder would otherwise list it 400 times.
+_temps_seen: dict[str, list[str]] = {}
+
+
 def _remove_stale_temps(path: Path) -> None:
     """Delete temporary files left beside ``path`` by writers that were killed.
 
     A temporary file is named ``.NAME.PID.RANDOM.tmp``; it is stale when no
-    process PID is running (a live writer's file is never touched).
+    process PID is running (a live writer's file is never touched). The folder
+    is listed on this process's first write into it.
     """
     prefix = _temp_prefix(path)
-    try:
-        candidates = [p for p in path.parent.iterdir()
-                      if p.name.startswith(prefix) and p.name.endswith(_TMP_SUFFIX)]
-    except OSError:
-        return
-    for p in candidates:
-        pid_text = p.name[len(prefix):].split(".", 1)[0]
+    key = str(path.parent)
+    if key not in _temps_seen:
+        try:
+            _temps_seen[key] = [name for name in os.listdir(path.parent)
+                                if name.startswith(".") and name.endswith(_TMP_SUFFIX)]
+        except OSError:
+            return
+    names = _temps_seen[key]
+    for name in [n for n in names if n.startswith(prefix)]:
+        pid_text = name[len(prefix):].split(".", 1)[0]
         if not pid_text.isdigit() or int(pid_text) == os.getpid():
             continue
         try:
@@ -49,7 +58,8 @@ def _remove_stale_temps(path: Path) -> None:
         except (PermissionError, OverflowError, OSError):
             continue
         try:
-            p.unlink()
+            (path.parent / name).unlink()
+            names.remove(name)
         except OSError:
             pass
 
@@ -97,13 +107,15 @@ def new_temp_file(path: str | Path) -> Path:
     return tmp
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+def atomic_write_bytes(path: str | Path, data: bytes, sync_folder: bool = True) -> Path:
     """Write ``data`` to ``path`` so that it is either all there or not at all.
 
     The bytes go to a temporary file (:func:`new_temp_file`) beside ``path``,
     which is flushed to disk and renamed over ``path``. An interrupted or
     killed writer leaves the previous file intact; temporary files left by a
     killed writer are deleted by the next write to the same path.
+    ``sync_folder=False`` leaves the folder's own flush (which makes the rename
+    survive a power cut) to one :func:`fsync_folder` call after many writes.
     """
     path = Path(path)
     tmp = new_temp_file(path)
@@ -121,12 +133,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         if isinstance(exc, OSError):
             raise OutputError(f"{path}: could not be written ({exc.strerror or exc}); the previous file, if any, is unchanged") from None
         raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
+    if sync_folder:
+        fsync_folder(path.parent)
+    return path
+
+
+def fsync_folder(folder: str | Path) -> None:
+    """Flush a folder to disk, so that the renames into it are durable."""
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
     except OSError:
         pass
-    return path

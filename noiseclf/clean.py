@@ -94,6 +94,7 @@ class Cleaner:
             self.memory = SiteMemory()
         self.want_verdicts = verdicts
         self.drift = drift
+        self._article = list(model.labels).index("article") if "article" in model.labels else -1
         self.thresholds = None
         if drift:
             from .drift import thresholds_for
@@ -139,20 +140,18 @@ class Cleaner:
             k = int(keep_rows.sum())
             result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist()), k, m - k)
             result.counts = _label_counts(d.best[rows], self.model.labels)
-            if self.want_verdicts or self.drift:
-                verdicts = self.model.verdicts([page], proba[rows], self.keep, self.min_probability)[0]
-                if self.want_verdicts:
-                    result.verdicts = verdicts
-                if self.drift:
-                    self._judge(result, verdicts)
+            if self.want_verdicts:
+                result.verdicts = self.model.verdicts([page], proba[rows], self.keep, self.min_probability)[0]
+            if self.drift:
+                self._judge(result, d.probability[rows], d.best[rows] == self._article)
             out[i] = result
         return out
 
-    def _judge(self, result: Cleaned, verdicts: list[Verdict]) -> None:
-        from .drift import judge, page_stats
+    def _judge(self, result: Cleaned, confidence: np.ndarray, article: np.ndarray) -> None:
+        from .drift import judge, stats_of
 
         name = result.name if result.name is not None else "<stdin>"
-        result.stats = judge(page_stats(name, verdicts, self.thresholds["unsure_below"], result.site or ""),
+        result.stats = judge(stats_of(name, confidence, article, self.thresholds["unsure_below"], result.site or ""),
                              self.thresholds)
         self.checked += 1
         if result.stats.unfamiliar:

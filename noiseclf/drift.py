@@ -72,13 +72,24 @@ class PageStats:
 
 def page_stats(name: str, verdicts: Sequence[Verdict], unsure_below: float = DEFAULTS["unsure_below"],
                site: str = "") -> PageStats:
-    conf = np.array([v.probability for v in verdicts if v.label is not None], dtype=float)
-    labels = [v.label for v in verdicts if v.label is not None]
+    """The statistics of a page's verdicts (see :func:`stats_of`)."""
+    judged_ = [v for v in verdicts if v.label is not None]
+    return stats_of(name, np.array([v.probability for v in judged_], dtype=float),
+                    np.array([v.label == "article" for v in judged_], dtype=bool), unsure_below, site)
+
+
+def stats_of(name: str, confidence: np.ndarray, article: np.ndarray, unsure_below: float = DEFAULTS["unsure_below"],
+             site: str = "") -> PageStats:
+    """A page's statistics from its non-blank lines' top probabilities and whether each is labelled article.
+
+    The one formula; :class:`noiseclf.Cleaner` calls it with the arrays it already has.
+    """
+    conf = np.asarray(confidence, dtype=float)
     if len(conf) == 0:
         return PageStats(name, 0, 1.0, 0.0, 0.0, 0.0, site)
     return PageStats(
         name=name, lines=len(conf), mean_confidence=float(conf.mean()),
-        article_share=float(np.mean([lab == "article" for lab in labels])),
+        article_share=float(np.mean(article)),
         unsure_share=float(np.mean(conf < unsure_below)),
         expected_errors=float((1.0 - conf).sum()), site=site,
     )

@@ -31,7 +31,7 @@ _BINARY_MAGIC = (
     (b"\x80\x04", "a Python pickle"),
     (b"\x80\x05", "a Python pickle"),
 )
-_CONTROL = set(range(0, 9)) | {11, 12} | set(range(14, 32))
+_CONTROL = bytes(sorted(set(range(0, 9)) | {11, 12} | set(range(14, 32))))  # C0 controls but tab, LF, CR
 
 # The largest scrape read at once (a web page is rarely over a few MB; a file
 # this size is a crawl dump to be split, and cleaning it whole would need
@@ -125,7 +125,7 @@ def decode_scrape(data: bytes, source: str = "<stdin>") -> Decoded:
         if wide:
             raise InputError(_utf16_message(source, wide))
         if head:
-            controls = sum(1 for b in head if b in _CONTROL)
+            controls = len(head) - len(head.translate(None, _CONTROL))  # one C pass, not a loop per byte
             if controls / len(head) > 0.10:
                 raise InputError(
                     f"{source}: this looks like a binary file ({controls} control bytes in "

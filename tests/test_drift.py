@@ -190,3 +190,19 @@ def test_rank_puts_pages_without_lines_last():
     empty = PageStats("e", 0, 1.0, 0.0, 0.0, 0.0, site="E")
     tiny = PageStats("t", 1, 0.9, 1.0, 0.0, 0.0, site="T")  # expected errors rounded to 0, but a real line
     assert [s.name for s in rank([empty, tiny])] == ["t", "e"]
+
+
+def test_cleaner_judges_a_page_as_check_does_from_its_verdicts():
+    # The Cleaner computes the statistics from its arrays, without building a
+    # Verdict per line; they must be the ones the verdicts give.
+    from noiseclf.clean import Cleaner, Scrape
+
+    model = load_model()
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS] + [ODD]
+    cleaner = Cleaner(model, verdicts=True)
+    results = list(cleaner.clean(Scrape(t, name=f"p{i}") for i, t in enumerate(texts)))
+    th = cleaner.thresholds
+    for r in results:
+        want = judge(page_stats(r.name, r.verdicts, th["unsure_below"], ""), th)
+        assert r.stats.as_record() == want.as_record()
+    assert len(results) == len(texts) and all(r.stats.lines > 0 for r in results)

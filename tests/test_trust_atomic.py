@@ -215,3 +215,15 @@ def test_every_writer_uses_atomic_write():
     assert offenders == []
     corpus = (root / "corpus.py").read_text(encoding="utf-8")
     assert "new_temp_file(path)" in corpus and "os.replace(self.tmp, self.path)" in corpus
+
+
+def test_stale_temps_go_when_the_folder_was_already_written_to(tmp_path):
+    # The folder is listed once per process; a later write to another path in
+    # it still removes that path's stale temporary file.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    stale = tmp_path / f".second.txt.{int(dead.stdout)}.abcd1234.tmp"
+    stale.write_bytes(b"partial")
+    atomic_write_bytes(tmp_path / "first.txt", b"1\n")
+    assert stale.exists()  # another target's file
+    atomic_write_bytes(tmp_path / "second.txt", b"2\n", sync_folder=False)
+    assert not stale.exists() and (tmp_path / "second.txt").read_bytes() == b"2\n"

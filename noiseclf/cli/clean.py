@@ -35,6 +35,13 @@ def _render(result, fmt: Format, name: str | None) -> str:
     return "".join(r + "\n" for r in rows)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # named when it is read
+
+
 def _output_name(path: Path, fmt: Format) -> str:
     return path.name if fmt is Format.text else path.stem + ".jsonl"
 
@@ -143,10 +150,13 @@ def clean_cli(
         except OSError as exc:
             raise OutputError(f"{output_dir}: cannot create the folder ({exc.strerror}); pick another --output-dir") from None
 
-    from ..atomic import atomic_write_bytes
+    from ..atomic import atomic_write_bytes, fsync_folder
     from ..clean import Cleaner
     from ..sites import site_of_folder
 
+    from ..features.featurizer import expect_bytes
+
+    expect_bytes(sum(_size(p) for p in paths if p != STDIN))
     cleaner = Cleaner(load(model), keep_set, site_memory=site_memory, verdicts=fmt is Format.jsonl,
                       min_probability=min_probability)
     failures = 0
@@ -184,9 +194,12 @@ def clean_cli(
     for result in cleaner.clean(scrapes()):
         rendered = _render(result, fmt, result.name if named else None)
         if output_dir is not None:
-            atomic_write_bytes(output_dir / _output_name(Path(result.name), fmt), rendered.encode("utf-8"))
+            atomic_write_bytes(output_dir / _output_name(Path(result.name), fmt), rendered.encode("utf-8"),
+                               sync_folder=False)  # the folder is flushed once, below
         else:
             write_out(rendered)
+    if output_dir is not None:
+        fsync_folder(output_dir)
     if html_inputs:
         from ..html import TOOL
 

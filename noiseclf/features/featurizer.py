@@ -158,6 +158,18 @@ def _kernel_module():
     return st["module"]
 
 
+# Bytes of scrape text per line, measured on WCXB's html-text scrapes (21.8 MiB,
+# 586,184 lines): how a command turns the size of its input files into lines.
+BYTES_PER_LINE = 39
+
+
+def expect_bytes(n_bytes: int) -> bool:
+    """Say that this process is about to clean ``n_bytes`` of scrapes: load the
+    kernel now if that is more lines than :data:`KERNEL_AFTER_LINES` (the first
+    ones would otherwise go through the numpy path while it waits)."""
+    return n_bytes // BYTES_PER_LINE >= KERNEL_AFTER_LINES and prefer_kernel()
+
+
 def prefer_kernel() -> bool:
     """Say that this process will score many lines: load the compiled kernel now
     (about half a second) and use it from the first call. False if it cannot run here."""
