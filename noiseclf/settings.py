@@ -39,6 +39,10 @@ class Settings:
     class_weight: str | None = "balanced"
     max_iter: int = 2000
     random_state: int = 0
+    # Share of training lines also given a second time without their word
+    # n-grams (characters and layout only): so that the layout and character
+    # weights can carry a page in a language whose words the model never saw.
+    word_dropout: float = 0.0
     # -- the second stage over neighbours' probabilities (off: see the module doc) --
     context: bool = False
     context_C: float = 1.0

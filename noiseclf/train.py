@@ -28,6 +28,19 @@ def pages_and_targets(scrapes: Sequence[LabelledScrape]) -> tuple[list[Page], np
     return pages, y
 
 
+def _with_word_dropout(X, y, sample_weight, n_word: int, options: Settings):
+    """X with a copy of a random ``options.word_dropout`` share of its rows, word n-gram columns zeroed."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(options.random_state)
+    rows = np.flatnonzero(rng.random(X.shape[0]) < options.word_dropout)
+    copy = X[rows].tocsr(copy=True)
+    copy.data[copy.indices < n_word] = 0.0
+    copy.eliminate_zeros()
+    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return sp.vstack([X, copy], format="csr"), np.concatenate([y, y[rows]]), np.concatenate([w, w[rows]])
+
+
 def _fit_lines(pages: Sequence[Page], y: np.ndarray, options: Settings,
                sample_weight: np.ndarray | None) -> tuple[Featurizer, LinearStage]:
     """The first stage: featuriser and logistic regression over single lines."""
@@ -35,6 +48,8 @@ def _fit_lines(pages: Sequence[Page], y: np.ndarray, options: Settings,
 
     featurizer = Featurizer(options)
     X = featurizer.fit_transform(pages)
+    if options.word_dropout > 0:
+        X, y, sample_weight = _with_word_dropout(X, y, sample_weight, featurizer.n_word, options)
     clf = LogisticRegression(
         C=options.C, class_weight=options.class_weight, max_iter=options.max_iter,
         random_state=options.random_state,

@@ -85,3 +85,24 @@ def test_training_needs_two_labels(seed_scrapes):
                                   ["article" if lab else None for lab in s.labels])
     with pytest.raises(LabelsError, match="at least two labels"):
         fit([only_article], Settings())
+
+
+def test_word_dropout_trains_on_copies_without_word_ngrams(seed_scrapes):
+    # The copies have layout and characters only, so the layout block must carry
+    # more of the decision; training stays deterministic.
+    import scipy.sparse as sp
+
+    from noiseclf.train import _with_word_dropout
+
+    opts = Settings(word_dropout=0.5)
+    X = sp.csr_matrix(np.array([[1.0, 2.0, 0.0, 3.0], [0.0, 1.0, 4.0, 0.0], [5.0, 0.0, 6.0, 7.0]] * 20))
+    y = np.array(["article", "nav", "footer"] * 20)
+    X2, y2, w2 = _with_word_dropout(X, y, None, 2, opts)
+    extra = X2.shape[0] - X.shape[0]
+    assert 10 < extra < 50 and len(y2) == len(w2) == X2.shape[0]
+    assert X2[X.shape[0]:, :2].nnz == 0 and X2[X.shape[0]:, 2:].nnz > 0  # word columns gone, the rest kept
+    a, b = fit(seed_scrapes, opts), fit(seed_scrapes, opts)
+    plain = fit(seed_scrapes)
+    assert np.array_equal(a.classifier.coef_, b.classifier.coef_)
+    assert not np.allclose(a.classifier.coef_, plain.classifier.coef_)
+    assert a.meta["options"]["word_dropout"] == 0.5

@@ -85,6 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--C", type=float, default=Settings.C)
     ap.add_argument("--layout-weight", type=float, default=Settings.layout_weight)
     ap.add_argument("--char-max-len", type=int, default=Settings.char_max_len)
+    ap.add_argument("--word-dropout", type=float, default=Settings.word_dropout,
+                    help="share of training lines copied without word n-grams (noiseclf/settings.py)")
     ap.add_argument("--context", action="store_true", help="fit the earlier second stage over neighbours")
     # Off: no page-level stage beat the first stage alone on validation domains
     # (training/README.md, "The page-level stage").
@@ -111,6 +113,7 @@ def main(argv=None) -> int:
     print(f"loaded in {time.perf_counter() - started:.0f} s ({len(gold)} gold scrapes)", file=sys.stderr)
 
     options = Settings(C=args.C, layout_weight=args.layout_weight, char_max_len=args.char_max_len,
+                       word_dropout=args.word_dropout,
                        context=args.context)
     hand = list(seeds) + list(gold)  # hand labels: the seeds and the gold pages of training domains
     weights = [1.0] * len(train_scrapes) + [args.seed_weight] * len(hand)
