@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InputError, OutputError
-from .model import Model
+from .model import Model, check_keep, check_min_probability
 
 KEPT_FIELD = "noiseclf_kept_lines"
 DROPPED_FIELD = "noiseclf_dropped_lines"
@@ -92,18 +92,20 @@ def _input_files(path: Path) -> list[Path]:
 # -- cleaning a batch of texts (runs in the main process or in workers) --------
 
 def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str],
-                urls: Sequence[str | None] | None = None) -> tuple[list, list[int], list[int]]:
+                urls: Sequence[str | None] | None = None,
+                min_probability: float | None = None) -> tuple[list, list[int], list[int]]:
     """Cleaned texts and the numbers of kept and dropped non-blank lines of each.
 
     ``None`` stays ``None`` (0 kept, 0 dropped). ``urls`` give each record's
     site (its host), so that pages of one site in a batch share site memory.
+    ``min_probability``: as :func:`noiseclf.model.decide` has it.
     """
     from .clean import Cleaner, Scrape
     from .html import texts_as_text
 
     texts = texts_as_text(texts)  # records holding HTML become text first (noiseclf.html)
     urls = urls if urls is not None else [None] * len(texts)
-    results = Cleaner(model, keep, drift=False).clean_batch(
+    results = Cleaner(model, keep, drift=False, min_probability=min_probability).clean_batch(
         [Scrape(t, url=u if isinstance(u, str) else None) for t, u in zip(texts, urls)])
     return [r.text for r in results], [r.kept for r in results], [r.dropped for r in results]
 
@@ -119,9 +121,11 @@ def _worker_init(model_path: str | None, cache_lines: int) -> None:
     _WORKER["model"] = load_model(model_path).set_cache(cache_lines)
 
 
-def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, keep, source: str,
+def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, choice, source: str,
                  url_field: str = "url"):
-    """Clean a batch of raw JSON Lines; returns output lines (or an error message)."""
+    """Clean a batch of raw JSON Lines; returns output lines (or an error message).
+
+    ``choice``: (labels to keep, min_probability), as :func:`clean_corpus` was given them."""
     records, texts, urls = [], [], []
     for n, line in enumerate(lines, first_line):
         if not line.strip():
@@ -145,7 +149,7 @@ def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, ke
         records.append(rec)
         texts.append(text)
         urls.append(rec.get(url_field))
-    cleaned, kept, dropped = clean_texts(model, texts, keep, urls)
+    cleaned, kept, dropped = clean_texts(model, texts, choice[0], urls, choice[1])
     out = []
     for rec, c, k, d in zip(records, cleaned, kept, dropped):
         if rec is None:
@@ -157,16 +161,16 @@ def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, ke
     return out, sum(kept), sum(dropped)
 
 
-def _texts_batch(model: Model, texts: list, keep, urls=None):
-    return clean_texts(model, texts, keep, urls)
+def _texts_batch(model: Model, texts: list, choice, urls=None):
+    return clean_texts(model, texts, choice[0], urls, choice[1])
 
 
-def _run_jsonl_in_worker(lines, first_line, field, keep, source, url_field):
-    return _jsonl_batch(_WORKER["model"], lines, first_line, field, keep, source, url_field)
+def _run_jsonl_in_worker(lines, first_line, field, choice, source, url_field):
+    return _jsonl_batch(_WORKER["model"], lines, first_line, field, choice, source, url_field)
 
 
-def _run_texts_in_worker(texts, keep, urls):
-    return _texts_batch(_WORKER["model"], texts, keep, urls)
+def _run_texts_in_worker(texts, choice, urls):
+    return _texts_batch(_WORKER["model"], texts, choice, urls)
 
 
 class _Runner:
@@ -377,6 +381,7 @@ def clean_corpus(
     progress: bool | None = None,
     model_path: str | Path | None = None,
     url_field: str = "url",
+    min_probability: float | None = None,
 ) -> CorpusStats:
     """Clean the ``text_field`` of every record of ``source`` into ``output``.
 
@@ -385,7 +390,8 @@ def clean_corpus(
     model file workers load when ``num_proc > 1`` (default: the shipped model).
     ``progress``: a progress bar on stderr (default: only when it is a terminal).
     ``url_field``: where a record's URL is, when it has one: its host is the
-    record's site for site memory.
+    record's site for site memory. ``min_probability``: keep a line only when
+    the kept labels have at least this probability (:func:`noiseclf.model.decide`).
     """
     source, output = Path(source), Path(output)
     files = _input_files(source)
@@ -399,7 +405,7 @@ def clean_corpus(
         raise OutputError(f"{output}: is also the input; write the cleaned corpus to another file")
     if num_proc < 1:
         raise ValueError("num_proc must be at least 1")
-    keep = sorted(set(keep))
+    choice = (sorted(check_keep(keep)), check_min_probability(min_probability))
     if model_path is None:
         model_path = getattr(model, "path", None)
 
@@ -415,9 +421,9 @@ def clean_corpus(
         runner = _Runner(model, num_proc, model_path)
         writer = _Writer(out.tmp, out_fmt)
         if in_fmt == "jsonl":
-            _run_jsonl(files, runner, writer, text_field, keep, batch_size, stats, bar, url_field)
+            _run_jsonl(files, runner, writer, text_field, choice, batch_size, stats, bar, url_field)
         else:
-            _run_parquet(files, runner, writer, text_field, keep, batch_size, stats, bar, url_field)
+            _run_parquet(files, runner, writer, text_field, choice, batch_size, stats, bar, url_field)
         writer.close()
         ok = True
     finally:
@@ -432,7 +438,7 @@ def clean_corpus(
     return stats
 
 
-def _run_jsonl(files, runner, writer, field, keep, batch_size, stats, bar, url_field) -> None:
+def _run_jsonl(files, runner, writer, field, choice, batch_size, stats, bar, url_field) -> None:
     def handle(result):
         if isinstance(result, str):
             raise InputError(result)
@@ -445,18 +451,18 @@ def _run_jsonl(files, runner, writer, field, keep, batch_size, stats, bar, url_f
             bar.update(len(lines))
 
     for path, first, lines in _jsonl_lines(files, batch_size):
-        args = (lines, first, field, keep, str(path), url_field)
+        args = (lines, first, field, choice, str(path), url_field)
         for result in runner.submit(_jsonl_batch_local, _run_jsonl_in_worker, args):
             handle(result)
     for result in runner.drain():
         handle(result)
 
 
-def _jsonl_batch_local(model, lines, first, field, keep, source, url_field):
-    return _jsonl_batch(model, lines, first, field, keep, source, url_field)
+def _jsonl_batch_local(model, lines, first, field, choice, source, url_field):
+    return _jsonl_batch(model, lines, first, field, choice, source, url_field)
 
 
-def _run_parquet(files, runner, writer, field, keep, batch_size, stats, bar, url_field) -> None:
+def _run_parquet(files, runner, writer, field, choice, batch_size, stats, bar, url_field) -> None:
     tables: deque = deque()
 
     def handle(result):
@@ -473,7 +479,7 @@ def _run_parquet(files, runner, writer, field, keep, batch_size, stats, bar, url
         tables.append(table)
         texts = table.column(field).to_pylist()
         urls = table.column(url_field).to_pylist() if url_field in table.column_names else None
-        for result in runner.submit(_texts_batch, _run_texts_in_worker, (texts, keep, urls)):
+        for result in runner.submit(_texts_batch, _run_texts_in_worker, (texts, choice, urls)):
             handle(result)
     for result in runner.drain():
         handle(result)

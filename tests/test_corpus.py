@@ -169,3 +169,20 @@ def test_cli_corpus_usage_errors(tmp_path):
     assert invoke("--corpus", src).exit_code == 2
     assert invoke("--output", tmp_path / "o.jsonl").exit_code == 2
     assert invoke("--corpus", src, "--output", src).exit_code == 1
+
+
+@pytest.mark.parametrize("num_proc", [1, 2])
+def test_corpus_min_probability_is_the_one_clean_uses(tmp_path, shipped_model, num_proc):
+    recs = [{k: v for k, v in r.items() if k != "url"} for r in records(14)]  # no site memory
+    src = write_jsonl(tmp_path / "in.jsonl", recs)
+    result = invoke("--corpus", src, "--output", tmp_path / "out.jsonl", "--min-probability", "0.9",
+                    "--num-proc", num_proc)
+    assert result.exit_code == 0, result.output
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert invoke("--corpus", src, "--output", tmp_path / "plain.jsonl").exit_code == 0
+    plain = read_jsonl(tmp_path / "plain.jsonl")
+    for rec, got, base in zip(recs, out, plain):
+        want = None if rec["text"] is None else shipped_model.clean(rec["text"], min_probability=0.9)
+        assert got["text"] == want
+        assert got[KEPT_FIELD] <= base[KEPT_FIELD]
+    assert sum(g[KEPT_FIELD] for g in out) < sum(b[KEPT_FIELD] for b in plain)  # stricter: fewer lines kept

@@ -10,6 +10,9 @@ On the corpus's ``test`` split (domains the shipped model never saw):
   ground truth, beside trafilatura, jusText and readability-lxml on the HTML
   and C4-style line rules and keep-everything on the text — by page type and
   by tool, all in the same run;
+* calibration: a reliability curve of the article probability on the held-out
+  lines (the probability ``clean --min-probability`` compares), and word F1 at
+  each ``--min-probability`` (the precision/recall control);
 * the seeds: every hand-labelled article line must be kept.
 """
 
@@ -53,6 +56,81 @@ def seed_check(model, labels_dir: Path) -> dict:
             kept_all += 1
         missing.append({"seed": s.name, "article_lines": len(article), "lost": len(lost), "extra_kept": extra})
     return {"seeds_all_article_kept": kept_all, "seeds": len(scrapes), "detail": missing}
+
+
+RELIABILITY_BINS = 10
+MIN_PROBABILITIES = (None, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def reliability(model, scrapes) -> dict:
+    """Per bin of the predicted article probability: lines, mean probability, share truly article."""
+    import numpy as np
+
+    from noiseclf.features import Page
+
+    art = list(model.labels).index("article")
+    p_all, y_all = [], []
+    for s in scrapes:
+        page = Page(s.lines)
+        labs = [s.labels[i] for i in page.content]
+        p = model.predict([page])[:, art]
+        known = np.array([lab is not None for lab in labs], dtype=bool)
+        p_all.append(p[known])
+        y_all.append(np.array([lab == "article" for lab, k in zip(labs, known) if k], dtype=bool))
+    p, y = np.concatenate(p_all), np.concatenate(y_all)
+    b = np.minimum((p * RELIABILITY_BINS).astype(int), RELIABILITY_BINS - 1)
+    bins = []
+    for k in range(RELIABILITY_BINS):
+        m = b == k
+        if m.any():
+            bins.append({"bin": f"{k / RELIABILITY_BINS:.1f}-{(k + 1) / RELIABILITY_BINS:.1f}", "lines": int(m.sum()),
+                         "mean_probability": float(p[m].mean()), "article_share": float(y[m].mean())})
+    ece = sum(x["lines"] * abs(x["mean_probability"] - x["article_share"]) for x in bins) / len(p)
+    return {"bins": bins, "ece": float(ece), "lines": int(len(p))}
+
+
+def precision_control(model, scrapes, wcxb: Path) -> list[dict]:
+    """Word F1 (article pages / all pages) of the html-text scrapes at each ``min_probability``."""
+    import numpy as np
+
+    from noiseclf.clean import Cleaner, Scrape
+
+    from .corpus import load_page
+    from .wordf1 import word_f1
+
+    html_text = [s for s in scrapes if s.meta["tool"] == "html-text"]
+    gold = {s.meta["file_id"]: (load_page(wcxb, s.meta["file_id"])[1].get("ground_truth") or {}).get("main_content") or ""
+            for s in html_text}
+    out = []
+    for mp in MIN_PROBABILITIES:
+        cleaner = Cleaner(model, drift=False, min_probability=mp)
+        res = [word_f1(r.text, gold[s.meta["file_id"]])
+               for s, r in zip(html_text, cleaner.clean(Scrape(s.text) for s in html_text))]
+        arts = [r for r, s in zip(res, html_text) if s.meta.get("page_type") == "article"]
+        out.append({"min_probability": mp, "article": [float(x) for x in np.mean(arts, axis=0)],
+                    "all": [float(x) for x in np.mean(res, axis=0)], "pages": len(res)})
+    return out
+
+
+def reliability_chart(rel: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4.6))
+    xs = [b["mean_probability"] for b in rel["bins"]]
+    ys = [b["article_share"] for b in rel["bins"]]
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="calibrated")
+    ax.plot(xs, ys, marker="o", color="#3b7dd8", label=f"noiseclf (ECE {rel['ece']:.3f})")
+    for x, y, b in zip(xs, ys, rel["bins"]):
+        ax.annotate(f"{b['lines']:,}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=6)
+    ax.set_xlabel("predicted article probability (bin mean)")
+    ax.set_ylabel("share of lines that are article")
+    ax.set_title("Reliability on held-out domains")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def chart(agg: dict, path: Path) -> None:
@@ -130,6 +208,10 @@ def main(argv=None) -> int:
     seeds = seed_check(model, args.labels)
     png = args.out.with_suffix(".png")
     chart(agg, png)
+    rel = reliability(model, scrapes)
+    rel_png = args.out.with_name(args.out.stem + "_reliability.png")
+    reliability_chart(rel, rel_png)
+    control = precision_control(model, scrapes, args.wcxb)
 
     pages = len({r["file_id"] for r in rows})
     domains = len({r["domain"] for r in rows})
@@ -183,6 +265,24 @@ def main(argv=None) -> int:
         "",
         "Macro-F1 by tool: " + ", ".join(f"{t} {m['macro_f1']:.3f}" for t, m in lines_by_tool.items()) + ".",
         "",
+        "## Calibration and the precision control",
+        "",
+        f"The article probability of every held-out line (the probability `clean --min-probability P` "
+        f"compares with P) against the share of lines in its bin that are article by the automatic labels "
+        f"({rel['lines']} lines). Expected calibration error **{rel['ece']:.3f}**.",
+        "",
+        f"![reliability curve]({rel_png.name})",
+        "",
+        _table(["article probability", "lines", "mean probability", "share article"],
+               [[b["bin"], b["lines"], b["mean_probability"], b["article_share"]] for b in rel["bins"]]),
+        "",
+        f"Word F1 at each `--min-probability` (the {control[0]['pages']} html-text scrapes; "
+        "P / R / F1; none: the most probable label decides):",
+        "",
+        _table(["min probability", "article P", "article R", "article F1", "all P", "all R", "all F1"],
+               [["none" if c["min_probability"] is None else c["min_probability"], *c["article"], *c["all"]]
+                for c in control]),
+        "",
         "## The seeds",
         "",
         f"{seeds['seeds_all_article_kept']} of {seeds['seeds']} seeds keep every hand-labelled article line "
@@ -197,7 +297,8 @@ def main(argv=None) -> int:
         "",
     ]
     args.out.write_text("\n".join(md), encoding="utf-8")
-    summary = {"lines": lines_all, "lines_aligned": lines_aligned, "word_f1": agg["overall"], "seeds": seeds}
+    summary = {"lines": lines_all, "lines_aligned": lines_aligned, "word_f1": agg["overall"], "seeds": seeds,
+               "reliability": rel, "min_probability": control}
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
     print(f"wrote {args.out} and {png}", file=sys.stderr)
     return 0

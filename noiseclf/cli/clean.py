@@ -226,9 +226,6 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
 
     if corpus is None:
         raise typer.BadParameter("--output goes with --corpus (for scrape files use --output-dir)", param_hint="--output")
-    if min_probability is not None:  # noiseclf.corpus does not pass it to the Cleaner yet
-        raise typer.BadParameter("--min-probability works on scrape files, not yet with --corpus",
-                                 param_hint="--min-probability")
     if output is None:
         raise typer.BadParameter("--corpus needs --output FILE (.jsonl or .parquet)", param_hint="--output")
     if paths or output_dir is not None:
@@ -240,6 +237,6 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
         say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds HTML; "
             f"each HTML record is converted to text with {TOOL} before cleaning")
     stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
-                         num_proc=num_proc, model_path=model, url_field=url_field)
+                         num_proc=num_proc, model_path=model, url_field=url_field, min_probability=min_probability)
     say(f"noiseclf: {stats.records} records cleaned into {output}: "
         f"{stats.kept_lines} lines kept, {stats.dropped_lines} dropped")
