@@ -48,6 +48,10 @@ def _fit_lines(pages: Sequence[Page], y: np.ndarray, options: Settings,
 
     featurizer = Featurizer(options)
     X = featurizer.fit_transform(pages)
+    known = np.array([v is not None for v in y], dtype=bool)
+    if not known.all():  # weak labels: unlabelled lines are their neighbours' context, not examples
+        X, y = X[known], y[known]
+        sample_weight = None if sample_weight is None else np.asarray(sample_weight)[known]
     if options.word_dropout > 0:
         X, y, sample_weight = _with_word_dropout(X, y, sample_weight, featurizer.n_word, options)
     clf = LogisticRegression(
@@ -83,7 +87,7 @@ def fit(
 
     options = options or Settings()
     pages, y = pages_and_targets(scrapes)
-    present = sorted(set(y), key=LABELS.index)
+    present = sorted({v for v in y if v is not None}, key=LABELS.index)
     if len(present) < 2:
         raise LabelsError(
             f"the labels hold only {present or 'no'} lines; training needs at least two labels "
@@ -94,7 +98,7 @@ def fit(
     featurizer, clf = _fit_lines(pages, y, options, row_weight)
     model = Model(featurizer, clf, {"options": options.as_dict()})
     groups = list(groups) if groups is not None else [s.name for s in scrapes]
-    folds = site_folds(groups, options.context_folds) if options.context else []
+    folds = site_folds(groups, options.context_folds) if options.context and all(v is not None for v in y) else []
     if len(folds) < 2:
         return model
 

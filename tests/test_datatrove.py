@@ -36,8 +36,14 @@ HTML = """<!DOCTYPE html><html><head><title>Harbour reopens</title></head><body>
 def noise_only(model) -> str:
     """The lines of a seed that the model does not call article: a page with no article left."""
     seed = (SEEDS / "002_e58d6d24ef488dbe.txt").read_text(encoding="utf-8")
-    noise = "\n".join(v.text for v in model.classify_text(seed) if v.label not in (None, "article"))
-    assert noise and model.clean(noise) == "", "precondition: the model keeps nothing of these lines"
+    lines = [v.text for v in model.classify_text(seed) if v.label not in (None, "article")]
+    for _ in range(5):  # alone, a line's context changes: drop what the model still keeps, until nothing
+        kept = {x for x in model.clean("\n".join(lines)).split("\n") if x.strip()}
+        if not kept:
+            break
+        lines = [x for x in lines if x not in kept]
+    noise = "\n".join(lines)
+    assert len(lines) > 10 and model.clean(noise) == "", "precondition: the model keeps nothing of these lines"
     return noise
 
 

@@ -106,3 +106,25 @@ def test_word_dropout_trains_on_copies_without_word_ngrams(seed_scrapes):
     assert np.array_equal(a.classifier.coef_, b.classifier.coef_)
     assert not np.allclose(a.classifier.coef_, plain.classifier.coef_)
     assert a.meta["options"]["word_dropout"] == 0.5
+
+
+def test_unlabelled_lines_are_context_not_examples(seed_scrapes):
+    # Weak labels (training/snippet_labels.py) label a few lines of a page; the
+    # rest stay in the page as context, with no label to learn from.
+    import copy
+
+    from noiseclf import LabelsError
+
+    partial = copy.deepcopy(seed_scrapes)
+    for s in partial:
+        s.labels = [lab if (lab is None or i % 3 == 0) else None for i, lab in enumerate(s.labels)]
+    model = fit(partial)
+    assert set(model.labels) <= set(LABELS) and len(model.labels) >= 2
+    from noiseclf.train import evaluate
+
+    assert evaluate(model, seed_scrapes)["accuracy"] > 0.8  # learned from a third of the lines, scored on all
+    only_article = copy.deepcopy(seed_scrapes)
+    for s in only_article:
+        s.labels = [lab if lab in (None, "article") else None for lab in s.labels]
+    with pytest.raises(LabelsError, match="only"):
+        fit(only_article)

@@ -285,3 +285,16 @@ def test_dom_stream_records_elements():
     assert div <= owners[1] <= ends[div] and not (div <= owners[2] <= ends[div])
     assert tokens[spans[div][0]:spans[div][1]] == ["one", "two"]
     assert corpus.dom_stream("") == corpus.Dom()
+
+
+def test_snippets_pin_the_lines_that_hold_them_or_lie_inside_them():
+    from training.snippet_labels import pinned, split_of
+
+    lines = ["Home", "Der Bundestag hat am Dienstag  beschlossen, dass", "die Reform kommt.", "",
+             "Mehr zum Thema", "Kontakt Impressum"]
+    with_ = ["Der Bundestag hat am Dienstag beschlossen, dass die Reform kommt."]
+    assert pinned(lines, with_) == {1}  # "die Reform kommt." has 3 words: too short to pin from inside
+    assert pinned(lines, ["Kontakt"]) == {5}
+    assert pinned(lines, ["Home page of the site"]) == set()  # a one-word line inside a snippet is not pinned
+    assert split_of("https://www.example.de/a") == split_of("https://example.de/b")  # by domain
+    assert {split_of(f"https://site{i}.de/") for i in range(20)} == {"train", "eval"}

@@ -85,6 +85,10 @@ def main(argv=None) -> int:
     ap.add_argument("--C", type=float, default=Settings.C)
     ap.add_argument("--layout-weight", type=float, default=Settings.layout_weight)
     ap.add_argument("--char-max-len", type=int, default=Settings.char_max_len)
+    ap.add_argument("--snippets", type=Path, default=None,
+                    help="trafilatura-eval-dev folder: its train-split pages' snippet-pinned lines as weak labels "
+                         "(training/snippet_labels.py)")
+    ap.add_argument("--snippet-weight", type=float, default=20.0, help="weight of each weak label (with --snippets)")
     ap.add_argument("--word-dropout", type=float, default=Settings.word_dropout,
                     help="share of training lines copied without word n-grams (noiseclf/settings.py)")
     ap.add_argument("--context", action="store_true", help="fit the earlier second stage over neighbours")
@@ -117,6 +121,13 @@ def main(argv=None) -> int:
                        context=args.context)
     hand = list(seeds) + list(gold)  # hand labels: the seeds and the gold pages of training domains
     weights = [1.0] * len(train_scrapes) + [args.seed_weight] * len(hand)
+    if args.snippets is not None:
+        from .snippet_labels import snippet_scrapes
+
+        weak = snippet_scrapes(args.snippets, "train")
+        print(f"{len(weak)} snippet-labelled pages (weight {args.snippet_weight})", file=sys.stderr)
+        hand += weak
+        weights += [args.snippet_weight] * len(weak)
     t0 = time.perf_counter()
     groups = [s.meta["domain"] for s in train_scrapes] + [getattr(s, "meta", {}).get("domain", s.name) for s in hand]
     model = fit(list(train_scrapes) + hand, options, scrape_weights=weights, groups=groups)
@@ -151,9 +162,10 @@ def main(argv=None) -> int:
             f"WCXB dev split (CC-BY-4.0), train domains: {len({r['domain'] for r in train_rows})} domains, "
             f"{len({r['file_id'] for r in train_rows})} pages x tools {', '.join(tools)}",
             f"noiseclf seeds: {len(seeds)} hand-labelled scrapes, weight {args.seed_weight}",
-            f"noiseclf gold set (training/gold, WCXB dev train-split pages, two-pass hand labels): "
-            f"{len(gold)} scrapes, weight {args.seed_weight}",
-        ]),
+        ] + ([f"noiseclf gold set (training/gold, WCXB dev train-split pages, two-pass hand labels): "
+              f"{len(gold)} scrapes, weight {args.seed_weight}"] if gold else [])
+        + ([f"trafilatura-eval-dev (Apache-2.0) train-split pages, snippet-pinned lines as weak labels: "
+            f"{len(hand) - len(seeds) - len(gold)} scrapes, weight {args.snippet_weight}"] if args.snippets else [])),
         "metrics": {
             "heldout_domains": held,
             "heldout_macro_f1_by_tool": by_tool,

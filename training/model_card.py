@@ -36,6 +36,13 @@ def render(meta: dict, size_bytes: int, report: dict | None) -> str:
         "main text and reading the page's HTML for the noise class (see `training/README.md`). "
         "**Credit:** WCXB — Web Content Extraction Benchmark, development split, licensed CC-BY-4.0. "
         "None of its files are in this repository.",
+        *(["",
+           "The trafilatura-eval-dev lines are weak labels: of the pages of half its domains "
+           "(`training/snippet_labels.py`), the lines that hold one of the dataset's snippets of main "
+           "text are article, those that hold a boilerplate snippet are noise (class from the DOM); "
+           "every other line of those pages is context only. **Credit:** the evaluation data of "
+           "trafilatura (adbar/trafilatura, `tests/evaldata.json`), Apache-2.0. None of its files are "
+           "in this repository."] if any("trafilatura-eval-dev" in src for src in td.get("sources", [])) else []),
         "",
         "## Settings",
         "",

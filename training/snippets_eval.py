@@ -24,6 +24,7 @@ from noiseclf import load_model
 
 from .baselines import trafilatura_text
 from .corpus import TOOLS, clean_scrape
+from .snippet_labels import split_of
 
 
 def _norm(s: str) -> str:
@@ -59,6 +60,8 @@ def main(argv=None) -> int:
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--min-probability", type=float, default=None)
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--split", choices=("train", "eval"), default=None,
+                    help="only the pages of this split of training/snippet_labels.py (default: all)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -73,7 +76,7 @@ def main(argv=None) -> int:
         if args.limit and n >= args.limit:
             break
         path = args.data / "html" / (rec["file"] + ".gz")
-        if not path.is_file():
+        if not path.is_file() or (args.split is not None and split_of(url) != args.split):
             continue
         html = read_html(path)
         scrape = clean_scrape(TOOLS["html-text"](html) or "")
