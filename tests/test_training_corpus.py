@@ -288,7 +288,7 @@ def test_dom_stream_records_elements():
 
 
 def test_snippets_pin_the_lines_that_hold_them_or_lie_inside_them():
-    from training.snippet_labels import pinned, split_of
+    from training.snippet_labels import pinned, snippet_split_of as split_of
 
     lines = ["Home", "Der Bundestag hat am Dienstag  beschlossen, dass", "die Reform kommt.", "",
              "Mehr zum Thema", "Kontakt Impressum"]

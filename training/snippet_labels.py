@@ -15,7 +15,8 @@ it):
   before the first article line and footer after it;
 * a line pinned by both, and every other line, has no label (not trained on).
 
-Pages are split by domain (``split_of``): ``train`` pages may be trained on
+Pages are split by domain (``snippet_split_of``; not the WCXB corpus's
+``training.corpus.split_of``): ``train`` pages may be trained on
 (``build_model --snippets``), ``eval`` pages are scored by
 ``snippets_eval --split eval``.
 """
@@ -35,22 +36,23 @@ from noiseclf.text import split_lines
 MIN_WORDS = 4  # a line inside a snippet counts only from this many words (not "Home", "Mehr")
 
 
-def split_of(url: str) -> str:
+def snippet_split_of(url: str) -> str:
     host = (urlsplit(url).hostname or url).lower()
     host = host[4:] if host.startswith("www.") else host
     return "eval" if int(hashlib.sha1(("snippets:" + host).encode()).hexdigest()[:8], 16) % 2 else "train"
 
 
-def _norm(s: str) -> str:
+def norm(s: str) -> str:
+    """White space collapsed: how the dataset's metric (and pinning) compares text with snippets."""
     return " ".join(s.split())
 
 
 def pinned(lines: list[str], snippets: list[str]) -> set[int]:
     """Indices of the lines a snippet pins (see the module doc)."""
-    snips = [_norm(s) for s in snippets if _norm(s)]
+    snips = [norm(s) for s in snippets if norm(s)]
     out = set()
     for i, line in enumerate(lines):
-        n = _norm(line)
+        n = norm(line)
         if not n:
             continue
         if any(s in n for s in snips) or (len(n.split()) >= MIN_WORDS and any(n in s for s in snips)):
@@ -66,7 +68,7 @@ def snippet_scrapes(data: Path, split: str, limit: int | None = None) -> list[La
     meta = json.loads((data / "evaldata.json").read_text(encoding="utf-8"))
     out = []
     for url, rec in sorted(meta.items()):
-        if split_of(url) != split:
+        if snippet_split_of(url) != split:
             continue
         path = data / "html" / (rec["file"] + ".gz")
         if not path.is_file():

@@ -24,11 +24,7 @@ from noiseclf import load_model
 
 from .baselines import trafilatura_text
 from .corpus import TOOLS, clean_scrape
-from .snippet_labels import split_of
-
-
-def _norm(s: str) -> str:
-    return " ".join(s.split())
+from .snippet_labels import norm, snippet_split_of
 
 
 def read_html(path: Path) -> str:
@@ -41,9 +37,9 @@ def read_html(path: Path) -> str:
 
 def counts(text: str, with_: list[str], without: list[str]) -> tuple[int, int, int, int]:
     """(tp, fn, fp, tn) of one page's snippets in ``text``."""
-    t = _norm(text)
-    tp = sum(_norm(s) in t for s in with_)
-    fp = sum(_norm(s) in t for s in without)
+    t = norm(text)
+    tp = sum(norm(s) in t for s in with_)
+    fp = sum(norm(s) in t for s in without)
     return tp, len(with_) - tp, fp, len(without) - fp
 
 
@@ -76,7 +72,7 @@ def main(argv=None) -> int:
         if args.limit and n >= args.limit:
             break
         path = args.data / "html" / (rec["file"] + ".gz")
-        if not path.is_file() or (args.split is not None and split_of(url) != args.split):
+        if not path.is_file() or (args.split is not None and snippet_split_of(url) != args.split):
             continue
         html = read_html(path)
         scrape = clean_scrape(TOOLS["html-text"](html) or "")
