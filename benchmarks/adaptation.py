@@ -69,6 +69,7 @@ from noiseclf.adapt import AdaptOptions, ProfileOptions, adapt_site, base_probab
 from noiseclf.labels import load_labels  # noqa: E402
 from noiseclf.modelfile import load_model  # noqa: E402
 from noiseclf.train import pages_and_targets  # noqa: E402
+from training.gold import labels_path, read_manifest  # noqa: E402
 
 GOLD = ROOT / "training" / "gold"
 KS = (0, 1, 2, 5)
@@ -85,11 +86,11 @@ def log(msg: str) -> None:
 # -- data -------------------------------------------------------------------------
 
 def manifest(gold: Path = GOLD) -> list[dict]:
-    return [json.loads(line) for line in (gold / "manifest.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    return read_manifest(gold)
 
 
 def load_gold(row: dict, gold: Path = GOLD):
-    return load_labels([gold / "labels" / f"{row['file_id']}.jsonl"], [gold / "scrapes"])[0]
+    return load_labels([labels_path(gold, row)], [gold / "scrapes"])[0]
 
 
 def gold_sites(gold: Path = GOLD) -> dict[str, list]:

@@ -26,6 +26,7 @@ from noiseclf.harmcheck import harm_check, load_sample
 from noiseclf.labels import load_labels
 from noiseclf.modelfile import load_model, save_model
 from noiseclf.train import pages_and_targets
+from training.gold import labels_path, read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "training" / "gold"
@@ -34,8 +35,11 @@ SITE = "upliftdesk.com"  # gold pages 0602 (product), 0640 and 0643 (collections
 TRAIN_IDS, HELD_ID = ("0602", "0640"), "0643"
 
 
+ROWS = {r["file_id"]: r for r in read_manifest(GOLD)}
+
+
 def gold(fid):
-    return load_labels([GOLD / "labels" / f"{fid}.jsonl"], [GOLD / "scrapes"])[0]
+    return load_labels([labels_path(GOLD, ROWS[fid])], [GOLD / "scrapes"])[0]
 
 
 def keep_accuracy(model, scrape, site=None):
@@ -59,8 +63,7 @@ def taught(base):
 @pytest.fixture(scope="module")
 def others():
     """Pages of other sites: the seeds and the gold set's single-page sites."""
-    rows = [json.loads(x) for x in (GOLD / "manifest.jsonl").read_text().splitlines() if x]
-    return load_labels([LABELS]) + [gold(r["file_id"]) for r in rows if not r["site_group"]][:20]
+    return load_labels([LABELS]) + [gold(f) for f, r in ROWS.items() if not r["site_group"]][:20]
 
 
 def test_masked_lines_match_across_numbers_and_dates():
@@ -223,7 +226,7 @@ def test_train_cli_site_scope_writes_a_model_quickly(tmp_path):
     d = tmp_path / "labels"
     d.mkdir()
     for f in TRAIN_IDS:
-        shutil.copy(GOLD / "labels" / f"{f}.jsonl", d)
+        shutil.copy(labels_path(GOLD, ROWS[f]), d)
         shutil.copy(GOLD / "scrapes" / f"{f}.txt", d)
     out = tmp_path / "m.noiseclf"
     t0 = time.perf_counter()
@@ -240,7 +243,7 @@ def test_train_cli_refuses_a_model_that_harms_the_sample(tmp_path):
     d = tmp_path / "labels"
     d.mkdir()
     for f in TRAIN_IDS:
-        shutil.copy(GOLD / "labels" / f"{f}.jsonl", d)
+        shutil.copy(labels_path(GOLD, ROWS[f]), d)
         shutil.copy(GOLD / "scrapes" / f"{f}.txt", d)
     out = tmp_path / "g.noiseclf"
     res = CliRunner().invoke(app, ["train", "--labels", str(d), "--out", str(out), "--scope", "global", "--no-cv"])

@@ -11,6 +11,7 @@ import pytest
 
 from noiseclf.labels import load_labels, write_labels_file
 from training import gold_eval as ge
+from training.gold import labels_path
 
 GOLD_LINES = [
     "Home",                                            # nav
@@ -105,12 +106,13 @@ def test_moved_text_is_found_near_where_it_is_expected():
 def _write_gold(root, pages):
     """pages: {file_id: (lines, labels, page_type, split)}"""
     (root / "scrapes").mkdir(parents=True)
-    (root / "labels").mkdir()
     with open(root / "manifest.jsonl", "w", encoding="utf-8") as fh:
         for fid, (lines, labels, ptype, split) in sorted(pages.items()):
-            fh.write(json.dumps({"file_id": fid, "domain": f"site{fid}.com", "page_type": ptype, "split": split}) + "\n")
+            row = {"file_id": fid, "domain": f"site{fid}.com", "page_type": ptype, "split": split}
+            fh.write(json.dumps(row) + "\n")
             (root / "scrapes" / f"{fid}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-            write_labels_file(root / "labels" / f"{fid}.jsonl",
+            labels_path(root, row).parent.mkdir(exist_ok=True)
+            write_labels_file(labels_path(root, row),
                               [(i + 1, line, lab) for i, (line, lab) in enumerate(zip(lines, labels)) if lab])
 
 

@@ -46,16 +46,17 @@ def select(rows: list[dict], split: str, tools=TOOLS, drop_low_alignment=True, e
 def load_gold(gold_dir: Path, tools=TOOLS, split: str = "train"):
     """The gold set's pages of ``split`` as labelled scrapes: the html-text scrapes and their
     hand labels, and the other tools' aligned labels where ``training/gold_eval.py align`` made them."""
-    manifest = {r["file_id"]: r for r in (json.loads(x) for x in (gold_dir / "manifest.jsonl").read_text(
-        encoding="utf-8").splitlines() if x.strip())}
+    from .gold import labels_path, read_manifest
+
+    manifest = {r["file_id"]: r for r in read_manifest(gold_dir)}
     ids = sorted(f for f, r in manifest.items() if r["split"] == split)
     out = []
-    sources = [("html-text", gold_dir / "labels", gold_dir / "scrapes")]
-    sources += [(t, gold_dir / "tools" / t, gold_dir / "tools" / t) for t in tools if t != "html-text"]
-    for tool, labels_dir, scrape_dir in sources:
-        if tool not in tools or not labels_dir.is_dir():
-            continue
-        files = [labels_dir / f"{i}.jsonl" for i in ids if (labels_dir / f"{i}.jsonl").is_file()]
+    for tool in tools:
+        if tool == "html-text":
+            files, scrape_dir = [labels_path(gold_dir, manifest[i]) for i in ids], gold_dir / "scrapes"
+        else:
+            scrape_dir = gold_dir / "tools" / tool
+            files = [scrape_dir / f"{i}.jsonl" for i in ids if (scrape_dir / f"{i}.jsonl").is_file()]
         for s in load_labels(files, [scrape_dir]):
             s.meta = {**manifest[s.name], "tool": tool}
             out.append(s)

@@ -11,7 +11,8 @@ Run from the repository root with the project's Python::
     python -m training.gold merge PASS1 PASS2 --settled DIR      # gold labels: agreed + settled
 
 Every subcommand takes ``--gold DIR`` (default ``training/gold``), the folder that holds
-``manifest.jsonl``, ``scrapes/`` and ``labels/``. Annotation work (packets, passes,
+``manifest.jsonl``, ``scrapes/`` and the labels, ``train/`` and ``test/`` by the page's split
+(``labels_path``). Annotation work (packets, passes,
 settled labels) lives in ``build/gold-work/`` (git-ignored).
 
 select
@@ -78,7 +79,7 @@ disagreements PASS1 PASS2 [--context N]
     non-blank lines of context on each side, with both passes' labels.
 
 merge PASS1 PASS2 --settled DIR [--out DIR]
-    Writes ``<gold>/labels/<file_id>.jsonl`` (or ``--out``) for every page labelled in both
+    Writes ``<gold>/<split>/<file_id>.jsonl`` (or ``--out DIR/<file_id>.jsonl``) for every page labelled in both
     passes: the agreed label where they agree, else the label in ``DIR/<file_id>.jsonl``
     (the labels format, only the disputed lines). Refuses, writing nothing, if a
     disagreement is unsettled, a settled record names an undisputed line, or a page is
@@ -347,11 +348,18 @@ def print_selection(rows: list[dict], out=None) -> None:
 # manifest, scrapes, packets
 # ---------------------------------------------------------------------------
 def read_manifest(gold: Path) -> list[dict]:
-    path = gold / "manifest.jsonl"
+    path = Path(gold) / "manifest.jsonl"
     if not path.is_file():
         return []
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def labels_path(gold: Path, row: dict) -> Path:
+    """A gold page's labels file: ``<gold>/<split>/<file_id>.jsonl``. One folder per split so
+    that ``noiseclf evaluate --labels training/gold/test`` scores the held-out pages; the
+    scrapes, in ``<gold>/scrapes/``, are found from there (``noiseclf.labels.scrape_candidates``)."""
+    return Path(gold) / row["split"] / f"{row['file_id']}.jsonl"
 
 
 def scrape_lines(gold: Path, file_id: str) -> list[str] | None:
@@ -799,16 +807,17 @@ def merge(p1, p2, settled, gold: Path, out_dir: Path | None = None, out=None) ->
             print(p, file=out)
         print(f"nothing written: {len(problems)} problem(s)", file=out)
         return 1
-    out_dir = Path(out_dir) if out_dir else gold / "labels"
+    rows = {r["file_id"]: r for r in read_manifest(gold)}
+    targets = {fid: Path(out_dir) / f"{fid}.jsonl" if out_dir else labels_path(gold, rows[fid]) for fid in merged}
     for fid, labels in merged.items():
         lines = scrape_lines(gold, fid)
-        _write_text(out_dir / f"{fid}.jsonl", dump_labels((j, lines[j - 1], labels[j]) for j in sorted(labels)))
+        _write_text(targets[fid], dump_labels((j, lines[j - 1], labels[j]) for j in sorted(labels)))
     n_settled = sum(1 for fid in merged for j in merged[fid] if one[fid][j] != two[fid][j])
     if merged:
         from noiseclf.labels import load_labels
 
-        load_labels([out_dir / f"{fid}.jsonl" for fid in merged], scrape_dirs=[gold / "scrapes"])
-    print(f"wrote {len(merged)} labels file(s) to {_disp(out_dir)}: "
+        load_labels(list(targets.values()), scrape_dirs=[gold / "scrapes"])
+    print(f"wrote {len(merged)} labels file(s) to {_disp(Path(out_dir)) if out_dir else _disp(gold) + '/{train,test}'}: "
           f"{sum(len(v) for v in merged.values())} lines, {n_settled} from settled decisions", file=out)
     return 0
 
@@ -819,7 +828,7 @@ def merge(p1, p2, settled, gold: Path, out_dir: Path | None = None, out=None) ->
 def main(argv=None) -> int:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--gold", type=Path, default=DEFAULT_GOLD,
-                        help="folder with manifest.jsonl, scrapes/ and labels/ (default: training/gold)")
+                        help="folder with manifest.jsonl, scrapes/, train/ and test/ (default: training/gold)")
     ap = argparse.ArgumentParser(prog="python -m training.gold", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)

@@ -48,7 +48,7 @@ align
 evaluate --corpus DIR [--corpus NAME=DIR ...] [--json OUT]
     Compares the automatic labels of a ``python -m training.corpus ... --ids`` build
     (``DIR/<tool>/<file_id>.jsonl``) line by line with the gold: html-text against
-    ``labels/``, the other tools against ``tools/<tool>/``. The scrapes must be the same
+    ``train/`` and ``test/``, the other tools against ``tools/<tool>/``. The scrapes must be the same
     text (the command fails otherwise). Prints per-class precision/recall/F1 and support
     by tool, by page type and by split (the manifest's ``split``), for html-text alone and
     for all tools pooled (every line of every tool counts once), the confusion matrices
@@ -88,6 +88,7 @@ from noiseclf.labels import LABELS, read_labels_file, write_labels_file
 from noiseclf.text import read_scrape, split_lines
 
 from training import corpus
+from training.gold import labels_path, read_manifest
 
 GOLD = Path("training/gold")
 OTHER_TOOLS = ("inscriptis", "html2text", "bs4")
@@ -109,11 +110,6 @@ _MD_LINK = re.compile(_MD_TARGET)
 # ---------------------------------------------------------------------------
 # reading the gold set
 # ---------------------------------------------------------------------------
-def read_manifest(gold: Path) -> list[dict]:
-    with open(Path(gold, "manifest.jsonl"), encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def read_labelled(scrape: Path, labels: Path):
     """(lines, labels) of one labelled scrape; labels[i] is None for a blank line."""
     lines = split_lines(read_scrape(scrape).text)
@@ -123,7 +119,8 @@ def read_labelled(scrape: Path, labels: Path):
 def gold_labelled(gold: Path, file_id: str, tool: str = "html-text"):
     gold = Path(gold)
     if tool == "html-text":
-        return read_labelled(gold / "scrapes" / f"{file_id}.txt", gold / "labels" / f"{file_id}.jsonl")
+        row = next(r for r in read_manifest(gold) if r["file_id"] == file_id)
+        return read_labelled(gold / "scrapes" / f"{file_id}.txt", labels_path(gold, row))
     return read_labelled(gold / "tools" / tool / f"{file_id}.txt", gold / "tools" / tool / f"{file_id}.jsonl")
 
 
