@@ -155,10 +155,14 @@ def metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] 
 
 
 def predict_labels(model: Model, scrapes: Sequence[LabelledScrape]) -> tuple[np.ndarray, np.ndarray]:
-    """(true labels, predicted labels) of every labelled line, through the one prediction path."""
+    """(true labels, predicted labels) of every labelled line, through the one prediction path.
+    Non-blank lines without a label (context only, as ``fit`` reads them) are predicted with
+    their page and left out of the pairs."""
     pages, y = pages_and_targets(scrapes)
     best = decide(model.predict(pages), model.labels).best
-    return y, np.array(model.labels, dtype=object)[best] if len(best) else np.array([], dtype=object)
+    pred = np.array(model.labels, dtype=object)[best] if len(best) else np.array([], dtype=object)
+    known = np.array([v is not None for v in y], dtype=bool)
+    return y[known], pred[known]
 
 
 def evaluate(model: Model, scrapes: Sequence[LabelledScrape]) -> dict:

@@ -123,6 +123,10 @@ def test_unlabelled_lines_are_context_not_examples(seed_scrapes):
     from noiseclf.train import evaluate
 
     assert evaluate(model, seed_scrapes)["accuracy"] > 0.8  # learned from a third of the lines, scored on all
+    # scored on the labelled third only: the unlabelled lines are predicted in their page, not counted
+    third = evaluate(model, partial)
+    assert third["lines"] == sum(1 for s in partial for lab in s.labels if lab is not None)
+    assert third["lines"] < evaluate(model, seed_scrapes)["lines"] / 2
     only_article = copy.deepcopy(seed_scrapes)
     for s in only_article:
         s.labels = [lab if lab in (None, "article") else None for lab in s.labels]

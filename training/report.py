@@ -13,6 +13,8 @@ On the corpus's ``test`` split (domains the shipped model never saw):
 * calibration: a reliability curve of the article probability on the held-out
   lines (the probability ``clean --min-probability`` compares), and word F1 at
   each ``--min-probability`` (the precision/recall control);
+* the gold set's held-out pages (``training/gold/test``, human labels): what
+  ``noiseclf evaluate --labels training/gold/test`` prints, plus keep/drop accuracy;
 * the seeds: every hand-labelled article line must be kept.
 """
 
@@ -56,6 +58,24 @@ def seed_check(model, labels_dir: Path) -> dict:
             kept_all += 1
         missing.append({"seed": s.name, "article_lines": len(article), "lost": len(lost), "extra_kept": extra})
     return {"seeds_all_article_kept": kept_all, "seeds": len(scrapes), "detail": missing}
+
+
+def gold_check(model, gold_dir: Path) -> dict:
+    """Line labels on the gold set's held-out pages against the human labels (the same
+    ``evaluate`` as ``noiseclf evaluate``), with keep/drop accuracy and macro-F1 by page type."""
+    from .gold import labels_path, read_manifest
+
+    rows = [r for r in read_manifest(gold_dir) if r["split"] == "test"]
+    scrapes = load_labels([labels_path(gold_dir, r) for r in rows], [gold_dir / "scrapes"])
+    res = evaluate(model, scrapes)
+    m, a = res["confusion"]["matrix"], res["confusion"]["labels"].index("article")
+    noise = [k for k in range(len(m)) if k != a]
+    res["keep_drop_accuracy"] = (m[a][a] + sum(m[i][j] for i in noise for j in noise)) / res["lines"]
+    types = sorted({r["page_type"] for r in rows})
+    res["macro_f1_by_page_type"] = {
+        t: evaluate(model, [s for s, r in zip(scrapes, rows) if r["page_type"] == t])["macro_f1"] for t in types}
+    res["pages"] = len(rows)
+    return res
 
 
 RELIABILITY_BINS = 10
@@ -182,6 +202,7 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT / "build" / "corpus")
     ap.add_argument("--model", type=Path, default=None, help="model file (default: the shipped one)")
     ap.add_argument("--labels", type=Path, default=ROOT / "labels")
+    ap.add_argument("--gold", type=Path, default=ROOT / "training" / "gold", help="the gold set (its test/ pages)")
     ap.add_argument("--out", type=Path, default=ROOT / "training" / "REPORT.md")
     ap.add_argument("--limit", type=int, default=None, help="at most this many held-out pages")
     args = ap.parse_args(argv)
@@ -206,6 +227,7 @@ def main(argv=None) -> int:
                             timings=timings, limit=args.limit)
     agg = aggregate(rows)
     seeds = seed_check(model, args.labels)
+    gold = gold_check(model, args.gold)
     png = args.out.with_suffix(".png")
     chart(agg, png)
     rel = reliability(model, scrapes)
@@ -265,6 +287,23 @@ def main(argv=None) -> int:
         "",
         "Macro-F1 by tool: " + ", ".join(f"{t} {m['macro_f1']:.3f}" for t, m in lines_by_tool.items()) + ".",
         "",
+        "## Line labels on the gold set's held-out pages (human labels)",
+        "",
+        f"The {gold['pages']} gold pages of held-out domains (`training/gold/test`, labelled by people following "
+        f"`labels/GUIDELINES.md`; {gold['lines']} lines): 5-class macro-F1 **{gold['macro_f1']:.3f}**, accuracy "
+        f"{gold['accuracy']:.3f}, keep/drop accuracy {gold['keep_drop_accuracy']:.3f}. The same figures: "
+        "`noiseclf evaluate --labels training/gold/test`.",
+        "",
+        _table(["label", "precision", "recall", "F1", "support"],
+               [[lab, r["precision"], r["recall"], r["f1"], r["support"]] for lab, r in gold["per_class"].items()]),
+        "",
+        "Confusion matrix (rows: human label, columns: predicted):",
+        "",
+        _table(["", *gold["confusion"]["labels"]],
+               [[lab, *row] for lab, row in zip(gold["confusion"]["labels"], gold["confusion"]["matrix"])]),
+        "",
+        "Macro-F1 by page type: " + ", ".join(f"{t} {v:.3f}" for t, v in gold["macro_f1_by_page_type"].items()) + ".",
+        "",
         "## Calibration and the precision control",
         "",
         f"The article probability of every held-out line (the probability `clean --min-probability P` "
@@ -298,7 +337,7 @@ def main(argv=None) -> int:
     ]
     args.out.write_text("\n".join(md), encoding="utf-8")
     summary = {"lines": lines_all, "lines_aligned": lines_aligned, "word_f1": agg["overall"], "seeds": seeds,
-               "reliability": rel, "min_probability": control}
+               "reliability": rel, "min_probability": control, "gold_heldout": gold}
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
     print(f"wrote {args.out} and {png}", file=sys.stderr)
     return 0
