@@ -194,6 +194,42 @@ def fit_hgb(X, y, labels, class_weight):
     return _HGB()
 
 
+def fit_crf(X, y, labels, lengths, c2: float, iterations: int = 150):
+    """A linear-chain CRF (python-crfsuite) over the stage's standardised features, one sequence
+    per scrape: the LR stage's per-line scores plus learned label transitions. Probabilities are
+    the CRF's per-line marginals."""
+    import tempfile
+
+    import pycrfsuite
+
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    names = [f"f{j}" for j in range(X.shape[1])]
+
+    def items(Z):
+        return pycrfsuite.ItemSequence([dict(zip(names, row)) for row in ((Z - mean) / scale).tolist()])
+
+    trainer = pycrfsuite.Trainer(verbose=False)
+    start = 0
+    for n in lengths:
+        trainer.append(items(X[start:start + n]), list(y[start:start + n]))
+        start += n
+    trainer.set_params({"c1": 0.0, "c2": c2, "max_iterations": iterations})
+    path = tempfile.NamedTemporaryFile(suffix=".crfsuite", delete=False).name
+    trainer.train(path)
+    tagger = pycrfsuite.Tagger()
+    tagger.open(path)
+
+    class _CRF:
+        def predict_proba(self, proba, pages_):
+            tagger.set(items(stage_features(proba, pages_, labels)))
+            known = set(tagger.labels())
+            return np.array([[tagger.marginal(lab, t) if lab in known else 0.0 for lab in labels]
+                             for t in range(len(proba))])
+    return _CRF()
+
+
 CANDIDATES = {
     "first stage alone": None,
     "first stage, min_probability 0.6": ("threshold", 0.6, None),
@@ -204,11 +240,14 @@ CANDIDATES = {
     "article-or-not LR stage, C 0.1": ("binary", 0.1, None),
     "gradient-boosted trees (HistGradientBoosting)": ("hgb", None, None),
     "the earlier stage's features (noiseclf/context.py), LR C 1, balanced": ("context", 1.0, "balanced"),
+    "linear-chain CRF (python-crfsuite), c2 1": ("crf", 1.0, None),
 }
 
 
 def fit_candidate(spec, X, y, w, pages, P, labels):
     kind, C, cw = spec
+    if kind == "crf":
+        return fit_crf(X, y, labels, [len(p) for p in pages], C)
     if kind == "threshold":
         return _Threshold(C)
     if kind == "lr":
