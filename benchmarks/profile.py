@@ -144,7 +144,7 @@ def kernel_stages(model, texts, pages) -> dict:
     def layout(group, raws, uniq):
         ids: dict[str, int] = {}
         row_line = np.fromiter((ids.setdefault(r, len(ids)) for r in raws), dtype=np.int64, count=len(raws))
-        text, shapes, nid = ks.lines(uniq)
+        text, shapes, nid, _ = ks.lines(uniq)
         chars = np.expm1(shapes[:, ks.log_chars_col])
         page_rows = np.fromiter((len(p.content) for p in group), dtype=np.int64, count=len(group))
         page_lines = np.fromiter((len(p.lines) for p in group), dtype=np.int64, count=len(group))

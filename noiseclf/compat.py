@@ -31,7 +31,7 @@ import numpy as np
 from .errors import ModelError
 
 FORMAT_NAME = "noiseclf-model"
-FORMAT_VERSION = 2  # the format this noiseclf writes
+FORMAT_VERSION = 3  # the format this noiseclf writes
 MIN_FORMAT_VERSION = 1  # the oldest format it can read (directly or by migration)
 
 
@@ -41,13 +41,22 @@ def _page_stage_absent(meta: dict) -> dict:
     return {**meta, "page_stage": None}
 
 
+def _no_neighbour_words(meta: dict) -> dict:
+    """Format 3 added the neighbours' word block (``neighbour_words``, noiseclf/settings.py);
+    format 2 files have none (radius 0)."""
+    featurizer = meta.get("featurizer")
+    if isinstance(featurizer, dict):
+        featurizer = {"neighbour_words": 0, "neighbour_words_weight": 1.0, **featurizer}
+    return {**meta, "featurizer": featurizer}
+
+
 # MIGRATIONS[n] rewrites the metadata of a format-n file as format n+1 (e.g. a
 # renamed setting, or a new setting with the value that reproduces the old
 # behaviour). A change that makes old *arrays* unusable raises MIN_FORMAT_VERSION
 # instead: such models are refused with "retrain", never reinterpreted. A file
 # of a newer format than this noiseclf reads (one with a page-level stage, for a
 # noiseclf before format 2) is refused with "upgrade", never half-read.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _page_stage_absent}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _page_stage_absent, 2: _no_neighbour_words}
 
 # Bounds on what a model file may ask us to read or allocate (zip bombs,
 # absurd shapes). The shipped model has 2**18 hashed columns per block.
@@ -55,6 +64,7 @@ MAX_META_BYTES = 4 << 20
 MAX_HASH_BITS = 24
 MAX_NGRAM = 8
 MAX_CHAR_MAX_LEN = 1 << 20
+MAX_NEIGHBOUR_WORDS = 50
 
 RETRAIN = "retrain it with this noiseclf (`noiseclf train --labels LABELS --out FILE`)"
 UPGRADE = "upgrade noiseclf (pip install -U noiseclf)"
@@ -212,6 +222,7 @@ def featurizer_params(path: object, meta: dict, defaults: dict) -> dict:
         "word_bits": lambda v: _is_int(v, 1, MAX_HASH_BITS),
         "char_bits": lambda v: _is_int(v, 1, MAX_HASH_BITS),
         "char_max_len": lambda v: _is_int(v, 1, MAX_CHAR_MAX_LEN),
+        "neighbour_words": lambda v: _is_int(v, 0, MAX_NEIGHBOUR_WORDS),
     }
     out = {}
     for key, value in params.items():

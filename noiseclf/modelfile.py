@@ -33,6 +33,7 @@ from .context import context_dim
 from .pagestage import PageStage, feature_dim
 from .errors import ModelError, OutputError
 from .features import LAYOUT_DIM, Featurizer, Page
+from .features.featurizer import n_features as features_of
 from .labels import LABELS
 from .model import LinearStage, Model
 from .settings import Settings, feature_defaults
@@ -225,7 +226,7 @@ def _check_meta(path: Path, meta: object) -> dict:
     if meta.get("site_profiles") is not None:
         from .siteprofile import check_meta
 
-        n_features = 2 ** meta["featurizer"]["word_bits"] + 2 ** meta["featurizer"]["char_bits"] + LAYOUT_DIM
+        n_features = features_of(Settings.from_features(meta["featurizer"]))
         problem = check_meta(meta["site_profiles"], len(meta["labels"]), n_features)
         if problem:
             raise ModelError(f"{path}: the model's site profiles are not readable ({problem}): {compat.RETRAIN}")
@@ -238,7 +239,7 @@ def _expected_shapes(params: dict, labels: Sequence[str], context: bool, stage: 
     rows = 1 if len(labels) == 2 else len(labels)  # a binary logistic regression has one row
     shapes = {
         "idf_word": (n_word,), "idf_char": (n_char,), "layout_mean": (LAYOUT_DIM,),
-        "layout_scale": (LAYOUT_DIM,), "coef": (rows, n_word + n_char + LAYOUT_DIM),
+        "layout_scale": (LAYOUT_DIM,), "coef": (rows, features_of(Settings.from_features(params))),
         "intercept": (rows,),
     }
     if context:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields, replace
 # The settings the featuriser needs to compute a model's columns; a model file
 # records each of them (noiseclf.compat checks that none is missing or unknown).
 FEATURE_KEYS = ("word_ngrams", "char_ngrams", "word_bits", "char_bits", "char_max_len",
-                "word_weight", "char_weight", "layout_weight")
+                "word_weight", "char_weight", "layout_weight", "neighbour_words", "neighbour_words_weight")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,12 @@ class Settings:
     word_weight: float = 1.0  # each block is L2-normalised, then scaled by its weight
     char_weight: float = 1.0
     layout_weight: float = 0.3
+    # The neighbours' words: a block of its own, the mean of the word blocks of the lines
+    # within ``neighbour_words`` lines of a line (same page, the line left out), times
+    # ``neighbour_words_weight``. It tells which section a line sits in ("Reply" or "Subscribe"
+    # beside it) where its own words and the neighbours' shapes do not. 0: no such block.
+    neighbour_words: int = 0
+    neighbour_words_weight: float = 1.0
     # -- the logistic regression ------------------------------------------------
     C: float = 0.5
     class_weight: str | None = "balanced"

@@ -103,7 +103,17 @@ def transform(featurizer, pages: Sequence[Page]) -> sp.csr_matrix:
                        norm=[normalize_line(p.lines[i]) for i in p.content]) for p in pages if len(p)]
     lay = np.vstack(lay) if lay else np.zeros((0, LAYOUT_DIM))
     scaled = ((lay - featurizer.layout_mean) / featurizer.layout_scale * s.layout_weight).astype(np.float32)
-    return sp.hstack([w, c, sp.csr_matrix(scaled)], format="csr")
+    blocks = [w, c, sp.csr_matrix(scaled)]
+    if s.neighbour_words > 0:  # each line: the mean word row of the other lines within the radius, same page
+        dense_w, rows, start = w.toarray().astype(np.float64), [], 0
+        for p in pages:
+            for i in range(len(p)):
+                near = [start + j for j in range(max(0, i - s.neighbour_words), min(len(p), i + s.neighbour_words + 1))
+                        if j != i]
+                rows.append(dense_w[near].mean(axis=0) if near else np.zeros(w.shape[1]))
+            start += len(p)
+        blocks.append(sp.csr_matrix(np.array(rows).reshape(-1, w.shape[1]) * s.neighbour_words_weight))
+    return sp.hstack(blocks, format="csr")
 
 
 def predict_first_stage(model, pages: Sequence[Page]) -> np.ndarray:

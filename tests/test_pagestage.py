@@ -7,6 +7,7 @@ import pytest
 
 import noiseclf
 from conftest import SEEDS
+from noiseclf import compat
 from noiseclf.features import Page
 from noiseclf.modelfile import load_model, read_meta, save_model
 from noiseclf.pagestage import PageStage, feature_dim, stage_features
@@ -63,7 +64,7 @@ def test_the_stage_sits_in_the_one_prediction_path_and_in_the_model_file(tmp_pat
     np.testing.assert_allclose(model.predict(pages), before, atol=1e-6)
     path = save_model(model, tmp_path / "staged.noiseclf")
     meta = read_meta(path)
-    assert meta["format_version"] == 2 and meta["page_stage"]["n_features"] == feature_dim(len(model.labels))
+    assert meta["format_version"] == compat.FORMAT_VERSION and meta["page_stage"]["n_features"] == feature_dim(len(model.labels))
     again = load_model(path)
     assert again.stage is not None
     np.testing.assert_allclose(again.predict(pages), model.predict(pages), atol=1e-9)

@@ -27,7 +27,9 @@ from noiseclf.features import hashing as fp
 from noiseclf.features import shape as shape_mod
 from noiseclf.features.shape import line_shapes
 from reference_features import line_shape, normalize_line
+from noiseclf.features.featurizer import n_features
 from noiseclf.modelfile import _npz_bytes, load_model, save_model
+from noiseclf.settings import Settings
 from noiseclf.text import normalize_lines, split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +175,7 @@ def _random_model(tmp_path: Path, labels: list[str], seed: int, extra: dict | No
         "idf_char": rng.uniform(1, 6, nc).astype(np.float32),
         "layout_mean": rng.normal(0, 1, LAYOUT_DIM),
         "layout_scale": rng.uniform(0.5, 2, LAYOUT_DIM),
-        "coef": rng.normal(0, 2, (rows, nw + nc + LAYOUT_DIM)).astype(np.float32),
+        "coef": rng.normal(0, 2, (rows, n_features(Settings.from_features(meta["featurizer"])))).astype(np.float32),
         "intercept": rng.normal(0, 1, rows),
     }
     blob = _npz_bytes(arrays)
@@ -204,6 +206,19 @@ def test_shipped_model_fast_equals_reference(path):
 def test_random_models_fast_equals_reference(tmp_path, labels, path):
     model = load_model(_random_model(tmp_path, labels, seed=len(labels)))
     _check_same(model, all_pages())
+
+
+def test_neighbour_words_fast_equals_reference_and_cache(tmp_path, path):
+    """The neighbours' word block: numpy path and kernel equal the reference, cached or not, page
+    by page or in a batch (a line's neighbours never cross into another page)."""
+    model = load_model(_random_model(tmp_path, ["ad", "article", "footer", "nav", "related-story"], seed=4,
+                                     extra={"neighbour_words": 2, "neighbour_words_weight": 0.8}))
+    assert model.scorer.coef_near is not None and model.featurizer.n_features == 2 * 2**12 + 2**12 + LAYOUT_DIM
+    pages = all_pages()
+    _check_same(model, pages)
+    batch = model.set_cache(40).predict_lines(pages)
+    one_by_one = np.vstack([model.predict_lines([p]) for p in pages if len(p)])
+    assert np.abs(batch - one_by_one).max() < 1e-9
 
 
 def test_cache_gives_the_same_results(path):
@@ -293,7 +308,9 @@ def test_char_memo_across_calls_and_clears():
 
 
 @pytest.mark.parametrize("settings", [{}, {"word_bits": 10, "char_bits": 11, "char_max_len": 7, "layout_weight": 2.0,
-                                           "word_ngrams": (1, 3), "char_ngrams": (3, 5)}])
+                                           "word_ngrams": (1, 3), "char_ngrams": (3, 5)},
+                                      {"word_bits": 10, "char_bits": 10, "neighbour_words": 2,
+                                       "neighbour_words_weight": 0.7}])
 def test_training_features_equal_the_reference(settings):
     """The featuriser training fits with is the one prediction uses, and both equal the reference."""
     from noiseclf.features import Featurizer
@@ -358,7 +375,7 @@ def test_kernel_shapes_equal_the_reference():
     raws = content_lines(all_pages()) + pattern_lines(0, 4000) + content_lines(random_pages(7, 30))
     raws += ["1.", "  2) item", "3.x", "x", "\u2022", "Jan", "12", "Jan 12", "aaaB", "ABCD", "#!", "\t\tx", " \r\tx"]
     raws = list(dict.fromkeys(raws))
-    _, got, _ = kernel_scorer().lines(raws)
+    _, got, _, _ = kernel_scorer().lines(raws)
     want = np.array([line_shape(r) for r in raws])
     bad = np.argwhere(~np.isclose(got, want, rtol=0, atol=1e-12))
     assert not len(bad), [(raws[i], shape_mod.SHAPE_NAMES[j], got[i, j], want[i, j]) for i, j in bad[:5]]
@@ -370,7 +387,7 @@ def test_kernel_normalised_text_ids():
     raws = ["Posted 3 days ago", "Posted 4 days ago", "posted  5 DAYS ago ", "\uff30osted 6 days ago", "Other",
             "\u00e9t\u00e9 12", "\u00c9t\u00e9 34", "e\u0301t\u00e9 56"] + pattern_lines(1, 500)
     raws = list(dict.fromkeys(raws))
-    _, _, ids = kernel_scorer().lines(raws)
+    _, _, ids, _ = kernel_scorer().lines(raws)
     norm = normalize_lines(raws)
     first = {}
     want = [first.setdefault(t, i) for i, t in enumerate(norm)]
@@ -390,7 +407,8 @@ def test_kernel_and_numpy_paths_agree_on_the_golden_pages(monkeypatch):
 
 
 @pytest.mark.parametrize("settings", [{"word_ngrams": [1, 3], "char_ngrams": [3, 5], "char_max_len": 7},
-                                      {"word_ngrams": [2, 2], "char_ngrams": [1, 1], "char_max_len": 300}])
+                                      {"word_ngrams": [2, 2], "char_ngrams": [1, 1], "char_max_len": 300},
+                                      {"neighbour_words": 3, "neighbour_words_weight": 1.5}])
 def test_kernel_other_settings_equal_the_reference(tmp_path, monkeypatch, settings):
     pytest.importorskip("numba")
     monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "kernel")

@@ -177,3 +177,13 @@ def test_a_format_1_model_loads_and_has_no_page_stage():
     assert meta["format_version"] == 1
     model = load_model(Path(__file__).resolve().parent / "fixtures" / "format1.noiseclf")
     assert model.stage is None and model.meta["migrated_from_format"] == 1
+
+
+def test_older_formats_load_without_the_neighbours_word_block():
+    """Format 3 added the neighbours' word block; older files (format 1 here, through both steps) have none."""
+    fixture = Path(__file__).resolve().parent / "fixtures" / "format1.noiseclf"
+    meta, _ = read_model_zip(fixture)
+    assert "neighbour_words" not in meta["featurizer"]
+    model = load_model(fixture)
+    assert model.featurizer.settings.neighbour_words == 0 and model.scorer.coef_near is None
+    assert model.meta["format_version"] == compat.FORMAT_VERSION == 3

@@ -86,6 +86,9 @@ def main(argv=None) -> int:
     ap.add_argument("--C", type=float, default=Settings.C)
     ap.add_argument("--layout-weight", type=float, default=Settings.layout_weight)
     ap.add_argument("--char-max-len", type=int, default=Settings.char_max_len)
+    ap.add_argument("--neighbour-words", type=int, default=Settings.neighbour_words,
+                    help="radius of the neighbours' word block (noiseclf/settings.py; 0: none)")
+    ap.add_argument("--neighbour-words-weight", type=float, default=Settings.neighbour_words_weight)
     ap.add_argument("--snippets", type=Path, default=None,
                     help="trafilatura-eval-dev folder: its train-split pages' snippet-pinned lines as weak labels "
                          "(training/snippet_labels.py)")
@@ -118,6 +121,7 @@ def main(argv=None) -> int:
     print(f"loaded in {time.perf_counter() - started:.0f} s ({len(gold)} gold scrapes)", file=sys.stderr)
 
     options = Settings(C=args.C, layout_weight=args.layout_weight, char_max_len=args.char_max_len,
+                       neighbour_words=args.neighbour_words, neighbour_words_weight=args.neighbour_words_weight,
                        word_dropout=args.word_dropout,
                        context=args.context)
     hand = list(seeds) + list(gold)  # hand labels: the seeds and the gold pages of training domains

@@ -4,7 +4,10 @@ A row is three blocks side by side: the hashed word n-grams and the hashed
 character n-grams of the normalised line (:func:`noiseclf.text.normalize_lines`),
 each TF-IDF weighted, L2-normalised and scaled by its weight; and the line's
 layout (:mod:`noiseclf.features.layout`), standardised and scaled by
-``layout_weight``. Training builds the sparse matrix with :meth:`Featurizer.transform`
+``layout_weight``. With ``neighbour_words`` > 0 a fourth block follows: the mean of
+the word blocks of the line's neighbours (:func:`neighbour_mean`), scaled by
+``neighbour_words_weight``; being linear, it costs prediction one more dot product
+per line, averaged over each line's neighbours. Training builds the sparse matrix with :meth:`Featurizer.transform`
 (scipy is imported there only); prediction (:class:`LineScorer`) computes the
 same numbers and multiplies them by the weights without building the matrix:
 in bulk with the compiled kernel (:mod:`noiseclf.features.kernel`), for small
@@ -30,6 +33,34 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 
+def n_features(settings: Settings) -> int:
+    """Columns of a featuriser's rows: word, character, layout, then the neighbours' words."""
+    n_word = 2 ** settings.word_bits
+    return n_word + 2 ** settings.char_bits + LAYOUT_DIM + (n_word if settings.neighbour_words > 0 else 0)
+
+
+def neighbour_mean(lengths: Sequence[int], radius: int) -> "sp.csr_matrix":
+    """The rows x rows matrix whose row i averages the rows of the lines within ``radius``
+    of line i in the same page, line i left out (a line alone in its page: all zero).
+    ``lengths``: the non-blank lines of each page, in row order."""
+    import scipy.sparse as sp
+
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n = int(lengths.sum())
+    start = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    end = start + np.repeat(lengths, lengths)
+    i = np.arange(n)
+    rows, cols = [], []
+    for d in range(-radius, radius + 1):
+        ok = (i + d >= start) & (i + d < end) & (d != 0)
+        rows.append(i[ok])
+        cols.append(i[ok] + d)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    count = np.bincount(rows, minlength=n).astype(np.float64)
+    vals = 1.0 / count[rows]
+    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+
 class Featurizer:
     """Settings plus what fitting learns: IDF weights and layout scaling."""
 
@@ -39,7 +70,7 @@ class Featurizer:
         self.settings = settings or Settings()
         s = self.settings
         self.n_word, self.n_char = 2 ** s.word_bits, 2 ** s.char_bits
-        self.n_features = self.n_word + self.n_char + LAYOUT_DIM
+        self.n_features = n_features(s)
         self._chars = CharNgrams(tuple(s.char_ngrams), self.n_char)  # remembers each word's n-grams
         if arrays is not None:
             self.idf_word = np.asarray(arrays["idf_word"], dtype=np.float32)
@@ -90,8 +121,6 @@ class Featurizer:
     # -- the whole matrix (training, adaptation) -----------------------------
     def fit_transform(self, pages: Sequence[Page]) -> sp.csr_matrix:
         """Learn the IDF weights and layout scaling from ``pages``; their feature matrix."""
-        import scipy.sparse as sp
-
         raws = [p.lines[i] for p in pages for i in p.content]
         norm = normalize_lines(raws)
         words, chars = self.counts(norm)
@@ -102,17 +131,24 @@ class Featurizer:
         std[std < 1e-9] = 1.0  # a constant column stays zero instead of dividing by zero
         self.layout_scale = std
         s = self.settings
-        return sp.hstack([tfidf(words, self.idf_word, s.word_weight), tfidf(chars, self.idf_char, s.char_weight),
-                          sp.csr_matrix(self.scale_layout(lay))], format="csr")
+        w = tfidf(words, self.idf_word, s.word_weight)
+        return self._stack(pages, w, tfidf(chars, self.idf_char, s.char_weight), self.scale_layout(lay))
 
-    def transform(self, pages: Sequence[Page]) -> sp.csr_matrix:
+    def _stack(self, pages: Sequence[Page], w, c, lay: np.ndarray) -> sp.csr_matrix:
         import scipy.sparse as sp
 
+        blocks = [w, c, sp.csr_matrix(lay)]
+        s = self.settings
+        if s.neighbour_words > 0:
+            near = neighbour_mean([len(p) for p in pages], s.neighbour_words)
+            blocks.append((near @ w.tocsr()) * np.float32(s.neighbour_words_weight))
+        return sp.hstack(blocks, format="csr")
+
+    def transform(self, pages: Sequence[Page]) -> sp.csr_matrix:
         raws = [p.lines[i] for p in pages for i in p.content]
         norm = normalize_lines(raws)
         w, c = self.text_blocks(norm)
-        lay = self.scale_layout(self.layout(pages, line_shapes(raws), norm))
-        return sp.hstack([w, c, sp.csr_matrix(lay)], format="csr")
+        return self._stack(pages, w, c, self.scale_layout(self.layout(pages, line_shapes(raws), norm)))
 
 
 def _idf(counts: sp.csr_matrix) -> np.ndarray:
@@ -202,7 +238,12 @@ class LineScorer:
         dt = np.float32 if np.array_equal(coef.astype(np.float32), coef) else np.float64
         self.coef_word = np.ascontiguousarray(coef[:, : f.n_word].T, dtype=dt)
         self.coef_char = np.ascontiguousarray(coef[:, f.n_word: f.n_word + f.n_char].T, dtype=dt)
-        self.coef_layout = np.ascontiguousarray(coef[:, f.n_word + f.n_char:].T, dtype=np.float64)
+        lay0 = f.n_word + f.n_char
+        self.coef_layout = np.ascontiguousarray(coef[:, lay0: lay0 + LAYOUT_DIM].T, dtype=np.float64)
+        # The neighbours' word block (None without one): each line's own score with these
+        # weights, averaged over its neighbours (neighbour_mean), is the block's contribution.
+        self.coef_near = (np.ascontiguousarray(coef[:, lay0 + LAYOUT_DIM:].T, dtype=dt)
+                          if f.settings.neighbour_words > 0 else None)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.cache_lines = int(cache_lines)
         self._cache: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
@@ -234,10 +275,21 @@ class LineScorer:
 
     # -- the numpy path -----------------------------------------------------
     def _text_scores(self, norm: Sequence[str]) -> np.ndarray:
+        """Per line: the word + character score, then (with a neighbours' block) the line's
+        own score under the neighbours' word weights."""
+        k = self.coef_word.shape[1]
+        width = k if self.coef_near is None else 2 * k
         if not norm:
-            return np.zeros((0, self.coef_word.shape[1]))
+            return np.zeros((0, width))
         w, c = self.featurizer._text_blocks(norm)
-        return w.dot(self.coef_word) + c.dot(self.coef_char)
+        text = w.dot(self.coef_word) + c.dot(self.coef_char)
+        return text if self.coef_near is None else np.hstack([text, w.dot(self.coef_near)])
+
+    def near_scores(self, pages: Sequence[Page], own: np.ndarray) -> np.ndarray:
+        """The neighbours' word block's part of the decision, from each line's ``own`` score."""
+        s = self.featurizer.settings
+        return (neighbour_mean([len(p) for p in pages], s.neighbour_words) @ own) * np.float32(
+            s.neighbour_words_weight)
 
     def _line_parts(self, raws: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Normalised text, shape row and text score of every line; each distinct
@@ -288,4 +340,8 @@ class LineScorer:
             return out
         norm, shapes, text = self._line_parts(raws)
         lay = self.featurizer.scale_layout(self.featurizer.layout(pages, shapes, norm))
-        return text + lay @ self.coef_layout + self.intercept
+        k = self.coef_word.shape[1]
+        out = text[:, :k] + lay @ self.coef_layout + self.intercept
+        if self.coef_near is not None:
+            out += self.near_scores(pages, text[:, k:])
+        return out

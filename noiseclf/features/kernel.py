@@ -574,15 +574,17 @@ def unknown_codepoints(cps, known):
 
 @njit(cache=True)
 def score_lines(cps, rstart, rlen, pbuf, pstart, plen, flags, nbuf, nstart, nlen, stats,
-                wlo, whi, rows_w, w_weight, clo, chi, cml, rows_c, c_weight, log1p_tab, text, parts=7):
+                wlo, whi, rows_w, w_weight, clo, chi, cml, rows_c, c_weight, log1p_tab, text, near, parts=7):
     """Shape statistics, normalised text and text score of every line (see the module doc).
 
     Line ``i`` is ``cps[rstart[i]: rstart[i] + rlen[i]]``; when ``plen[i] >= 0`` its
     normalised text is ``pbuf[pstart[i]: pstart[i] + plen[i]]``, else it is ASCII and
     normalised here. The normalised text goes to ``nbuf[nstart[i]:]`` (length ``nlen[i]``),
     the shape features to ``stats[i]`` (log1p columns: their argument), the text score
-    (word block + char block) to ``text[i]``.
-    ``rows_w``/``rows_c``: per bucket, the IDF then the coefficients of each class.
+    (word block + char block) to ``text[i]`` and, when ``near`` has columns, the word block's
+    score under the neighbours' word weights to ``near[i]``.
+    ``rows_w``/``rows_c``: per bucket, the IDF then the coefficients of each class (for
+    ``rows_w``, then the neighbours' word coefficients of each class).
     ``parts`` (bits: 1 shapes, 2 word n-grams, 4 character n-grams) leaves parts
     out, for benchmarks/profile.py only.
     """
@@ -607,7 +609,8 @@ def score_lines(cps, rstart, rlen, pbuf, pstart, plen, flags, nbuf, nstart, nlen
     cnts = np.zeros(size, dtype=np.int32)
     dslot = np.empty(most, dtype=np.int64)
     xs = np.empty(most, dtype=np.float32)
-    sw = np.zeros(K)
+    KN = near.shape[1]
+    sw = np.zeros(K + KN)
     sc = np.zeros(K)
     wweight = np.float32(w_weight)
     cweight = np.float32(c_weight)
@@ -686,6 +689,8 @@ def score_lines(cps, rstart, rlen, pbuf, pstart, plen, flags, nbuf, nstart, nlen
         _score_block(bks, nb, keys, cnts, dslot, xs, rows_c, cweight, log1p_tab, sc)
         for k in range(K):
             text[i, k] = sw[k] + sc[k]
+        for k in range(KN):
+            near[i, k] = sw[K + k]
 
 
 @njit(cache=True)
@@ -947,7 +952,9 @@ class KernelScorer:
         self.mean = np.ascontiguousarray(f.layout_mean, dtype=np.float64)
         self.scale = np.ascontiguousarray(f.layout_scale, dtype=np.float64)
         self.weight = float(s.layout_weight)
-        self.rows_w = _rows(f.idf_word, scorer.coef_word)
+        word = scorer.coef_word if scorer.coef_near is None else np.hstack([scorer.coef_word, scorer.coef_near])
+        self.rows_w = _rows(f.idf_word, word)
+        self.kn = 0 if scorer.coef_near is None else self.k
         self.rows_c = _rows(f.idf_char, scorer.coef_char)
         self.log1p = np.log1p(np.arange(LOG1P_TABLE_SIZE, dtype=np.float32))  # as tfidf() computes it
         self.neighbour_cols = np.array(layout._NEIGHBOUR_COLS, dtype=np.int64)
@@ -962,8 +969,9 @@ class KernelScorer:
         if len(unknown):
             learn_flags(unknown)
 
-    def lines(self, uniq: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Text scores, shape features and normalised-text ids of distinct raw lines."""
+    def lines(self, uniq: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Text scores, shape features, normalised-text ids and neighbours' word scores
+        (no columns without that block) of distinct raw lines."""
 
         u = len(uniq)
         rlen = np.fromiter(map(len, uniq), dtype=np.int64, count=u)
@@ -988,11 +996,12 @@ class KernelScorer:
         nlen = np.empty(u, dtype=np.int64)
         shapes = np.zeros((u, N_SHAPES))
         text = np.empty((u, self.k))
+        near = np.empty((u, self.kn))
         score_lines(cps, rstart, rlen, pbuf, pstart, plen, self.flags, nbuf, nstart, nlen, shapes,
                     self.wlo, self.whi, self.rows_w, self.w_weight,
-                    self.clo, self.chi, self.cml, self.rows_c, self.c_weight, self.log1p, text)
+                    self.clo, self.chi, self.cml, self.rows_c, self.c_weight, self.log1p, text, near)
         shapes[:, LOG_COLUMNS] = np.log1p(shapes[:, LOG_COLUMNS])  # numpy's log1p, as line_shapes has it
-        return text, shapes, norm_ids(nbuf, nstart, nlen)
+        return text, shapes, norm_ids(nbuf, nstart, nlen), near
 
     def decision(self, pages, raws: list[str]) -> np.ndarray:
         """Decision values of every non-blank line of ``pages`` (``raws``: those lines, in order)."""
@@ -1000,7 +1009,7 @@ class KernelScorer:
 
         ids: dict[str, int] = {}
         row_line = np.fromiter((ids.setdefault(r, len(ids)) for r in raws), dtype=np.int64, count=len(raws))
-        text, shapes, nid = self.lines(list(ids))
+        text, shapes, nid, near = self.lines(list(ids))
         chars = np.expm1(shapes[:, self.log_chars_col])  # as page_layout computes them
         page_rows = np.fromiter((len(p.content) for p in pages), dtype=np.int64, count=len(pages))
         page_lines = np.fromiter((len(p.lines) for p in pages), dtype=np.int64, count=len(pages))
@@ -1010,4 +1019,6 @@ class KernelScorer:
         layout_decision(page_rows, page_lines, content, row_line, shapes, chars, nid, self.mean, self.scale,
                         self.weight, sc.coef_layout, sc.intercept, text, self.neighbour_cols, self.log_chars_col,
                         self.terminal_col, out)
+        if self.kn:
+            out += sc.near_scores(pages, near[row_line])
         return out
