@@ -488,3 +488,17 @@ def test_flag_table_classes():
         assert fp._flags_of(ord(ch)) & fp.PUNCT, ch
     assert fp._flags_of(ord("\u0663")) & fp.DECIMAL and not fp._flags_of(ord("\u00b2")) & fp.DECIMAL
     assert fp._flags_of(ord("\u00b2")) & fp.DIGIT
+
+
+def test_neighbour_mean_by_running_sums_equals_the_matrix():
+    """Prediction's running sums give what training's matrix gives, page edges and one-line pages included."""
+    from noiseclf.features.featurizer import neighbour_mean, neighbour_mean_of
+
+    rng = np.random.default_rng(5)
+    for lengths in ([1], [3, 1, 7], [0, 5, 0, 2], [40]):
+        values = rng.normal(size=(sum(lengths), 5))
+        for radius in (1, 3, 10):
+            want = neighbour_mean(lengths, radius) @ values
+            assert np.abs(neighbour_mean_of(lengths, radius, values) - want).max() < 1e-9
+    m = neighbour_mean([3, 1], 1).toarray()
+    assert m.tolist() == [[0, 1, 0, 0], [0.5, 0, 0.5, 0], [0, 1, 0, 0], [0, 0, 0, 0]]

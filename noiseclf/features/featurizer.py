@@ -39,26 +39,41 @@ def n_features(settings: Settings) -> int:
     return n_word + 2 ** settings.char_bits + LAYOUT_DIM + (n_word if settings.neighbour_words > 0 else 0)
 
 
+def _windows(lengths: Sequence[int], radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the rows ``[lo, hi)`` within ``radius`` of it in its own page (``lengths``: the
+    non-blank lines of each page, in row order). The one definition of a line's neighbours."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    start = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    i = np.arange(int(lengths.sum()))
+    return np.maximum(i - radius, start), np.minimum(i + radius + 1, start + np.repeat(lengths, lengths))
+
+
 def neighbour_mean(lengths: Sequence[int], radius: int) -> "sp.csr_matrix":
     """The rows x rows matrix whose row i averages the rows of the lines within ``radius``
     of line i in the same page, line i left out (a line alone in its page: all zero).
-    ``lengths``: the non-blank lines of each page, in row order."""
+    Training multiplies the word block by it; prediction uses :func:`neighbour_mean_of`."""
     import scipy.sparse as sp
 
-    lengths = np.asarray(lengths, dtype=np.int64)
-    n = int(lengths.sum())
-    start = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    end = start + np.repeat(lengths, lengths)
+    lo, hi = _windows(lengths, radius)
+    n = len(lo)
     i = np.arange(n)
-    rows, cols = [], []
-    for d in range(-radius, radius + 1):
-        ok = (i + d >= start) & (i + d < end) & (d != 0)
-        rows.append(i[ok])
-        cols.append(i[ok] + d)
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    width = hi - lo
+    rows = np.repeat(i, width)
+    cols = np.repeat(lo, width) + (np.arange(len(rows)) - np.repeat(np.cumsum(width) - width, width))
+    keep = rows != cols
+    rows, cols = rows[keep], cols[keep]
     count = np.bincount(rows, minlength=n).astype(np.float64)
-    vals = 1.0 / count[rows]
-    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+    return sp.csr_matrix((1.0 / count[rows], (rows, cols)), shape=(n, n))
+
+
+def neighbour_mean_of(lengths: Sequence[int], radius: int, values: np.ndarray) -> np.ndarray:
+    """``neighbour_mean(lengths, radius) @ values`` for dense ``values`` (one row per line),
+    by running sums: no sparse matrix, so a single page costs microseconds."""
+    lo, hi = _windows(lengths, radius)
+    csum = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    count = (hi - lo - 1).astype(np.float64)
+    total = csum[hi] - csum[lo] - values
+    return np.divide(total, count[:, None], out=np.zeros_like(total), where=count[:, None] > 0)
 
 
 class Featurizer:
@@ -288,7 +303,7 @@ class LineScorer:
     def near_scores(self, pages: Sequence[Page], own: np.ndarray) -> np.ndarray:
         """The neighbours' word block's part of the decision, from each line's ``own`` score."""
         s = self.featurizer.settings
-        return (neighbour_mean([len(p) for p in pages], s.neighbour_words) @ own) * np.float32(
+        return neighbour_mean_of([len(p) for p in pages], s.neighbour_words, own) * np.float32(
             s.neighbour_words_weight)
 
     def _line_parts(self, raws: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
