@@ -46,6 +46,15 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(out)
 
 
+def _class_tables(m: dict, truth: str) -> list[str]:
+    """Per-class precision/recall/F1 and the confusion matrix of ``evaluate``'s metrics, as markdown."""
+    labels = m["confusion"]["labels"]
+    return [_table(["label", "precision", "recall", "F1", "support"],
+                   [[lab, r["precision"], r["recall"], r["f1"], r["support"]] for lab, r in m["per_class"].items()]),
+            "", f"Confusion matrix (rows: {truth}, columns: predicted):", "",
+            _table(["", *labels], [[lab, *row] for lab, row in zip(labels, m["confusion"]["matrix"])])]
+
+
 def seed_check(model, labels_dir: Path) -> dict:
     kept_all, missing = 0, []
     scrapes = load_labels([labels_dir])
@@ -277,13 +286,7 @@ def main(argv=None) -> int:
         f"({lines_all['lines']} lines). Scrapes whose alignment with the ground truth succeeded "
         f"(`gt_recall ≥ 0.5`): macro-F1 {lines_aligned['macro_f1']:.3f}, accuracy {lines_aligned['accuracy']:.3f}.",
         "",
-        _table(["label", "precision", "recall", "F1", "support"],
-               [[lab, r["precision"], r["recall"], r["f1"], r["support"]] for lab, r in lines_all["per_class"].items()]),
-        "",
-        "Confusion matrix (rows: automatic label, columns: predicted): ",
-        "",
-        _table(["", *lines_all["confusion"]["labels"]],
-               [[lab, *row] for lab, row in zip(lines_all["confusion"]["labels"], lines_all["confusion"]["matrix"])]),
+        *_class_tables(lines_all, "automatic label"),
         "",
         "Macro-F1 by tool: " + ", ".join(f"{t} {m['macro_f1']:.3f}" for t, m in lines_by_tool.items()) + ".",
         "",
@@ -294,13 +297,7 @@ def main(argv=None) -> int:
         f"{gold['accuracy']:.3f}, keep/drop accuracy {gold['keep_drop_accuracy']:.3f}. The same figures: "
         "`noiseclf evaluate --labels training/gold/test`.",
         "",
-        _table(["label", "precision", "recall", "F1", "support"],
-               [[lab, r["precision"], r["recall"], r["f1"], r["support"]] for lab, r in gold["per_class"].items()]),
-        "",
-        "Confusion matrix (rows: human label, columns: predicted):",
-        "",
-        _table(["", *gold["confusion"]["labels"]],
-               [[lab, *row] for lab, row in zip(gold["confusion"]["labels"], gold["confusion"]["matrix"])]),
+        *_class_tables(gold, "human label"),
         "",
         "Macro-F1 by page type: " + ", ".join(f"{t} {v:.3f}" for t, v in gold["macro_f1_by_page_type"].items()) + ".",
         "",
