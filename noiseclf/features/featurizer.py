@@ -7,8 +7,8 @@ layout (:mod:`noiseclf.features.layout`), standardised and scaled by
 ``layout_weight``. With ``neighbour_words`` > 0 a fourth block follows: the mean of
 the word blocks of the line's neighbours (:func:`neighbour_mean`), scaled by
 ``neighbour_words_weight``; being linear, it costs prediction one more dot product
-per line, averaged over each line's neighbours. Training builds the sparse matrix with :meth:`Featurizer.transform`
-(scipy is imported there only); prediction (:class:`LineScorer`) computes the
+per line, averaged over each line's neighbours. Training builds the sparse matrix with
+:meth:`Featurizer.transform` (scipy is imported there only); prediction (:class:`LineScorer`) computes the
 same numbers and multiplies them by the weights without building the matrix:
 in bulk with the compiled kernel (:mod:`noiseclf.features.kernel`), for small
 jobs with numpy (see :data:`KERNEL_MODE`).
