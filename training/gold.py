@@ -36,7 +36,13 @@ select
        single pages, of which ``SINGLE_TEST_SHARE * n`` (0.25, rounded half up) from the test split (the
        rest from train; if a split runs out, the other split fills in). Types are
        filled in ``TYPE_ORDER``; each domain gives at most one single page.
-    3. The result is checked (at least 64 pages, 32 article/news, 3 of each other type,
+    3. *Sites for five labelled pages* (the adaptation benchmark's largest k). Among the
+       domains not used above, a domain with ``SITE5_MIN_PAGES``..``SITE_MAX_PAGES`` (6)
+       pages, all with ``MIN_LINES``..``SITE5_MAX_LINES`` (25..800) non-blank lines, is
+       eligible; the one with the fewest total non-blank lines (SHA-1 of the domain breaks
+       ties) is taken from each split. They come after the single pages, so they do not
+       change which single pages are chosen.
+    4. The result is checked (at least 64 pages, 32 article/news, 3 of each other type,
        15 from test, 8 sites of which 3 in test, all domains distinct outside the sites)
        and select fails if a check does not hold.
 
@@ -115,6 +121,8 @@ SITE_MAX_PAGES = 6
 SITE_PREFERRED_MAX = 5
 N_SITES = 8
 MIN_TEST_SITES = 3
+SITE5_MIN_PAGES = 6  # five labelled pages and at least one to score
+SITE5_MAX_LINES = 800
 ARTICLE_TYPES = ("article", "news")
 TYPE_ORDER = ("forum", "product", "service", "listing", "collection", "documentation", "article", "news")
 TYPE_TARGETS = {"article": 34, "forum": 5, "product": 5, "service": 5, "listing": 5,
@@ -206,6 +214,22 @@ def choose_sites(pages: list[dict]) -> list[str]:
     return sorted(chosen)
 
 
+def choose_five_page_sites(pages: list[dict], used: set[str]) -> list[str]:
+    by_domain = defaultdict(list)
+    for p in pages:
+        if p["domain"] and p["domain"] not in used:
+            by_domain[p["domain"]].append(p)
+    best = {}
+    for d, ps in by_domain.items():
+        if (SITE5_MIN_PAGES <= len(ps) <= SITE_MAX_PAGES
+                and all(MIN_LINES <= p["nonblank_lines"] <= SITE5_MAX_LINES for p in ps)):
+            key = (sum(p["nonblank_lines"] for p in ps), _sha1(d))
+            split = ps[0]["split"]
+            if split not in best or key < best[split][0]:
+                best[split] = (key, d)
+    return sorted(d for _, d in best.values())
+
+
 def choose_singles(pages: list[dict], sites: list[str]) -> list[dict]:
     used = set(sites)
     from_sites = Counter(p["page_type"] for p in pages if p["domain"] in used)
@@ -281,8 +305,9 @@ def select(wcxb, gold: Path, out=None) -> list[dict]:
         print(f"  {t:<14}{n:>6}{ts[(t, 'train')]:>7}{ts[(t, 'test')]:>7}", file=out)
 
     sites = choose_sites(pages)
-    site_rows = [p for p in pages if p["domain"] in sites]
     singles = choose_singles(pages, sites)
+    sites += choose_five_page_sites(pages, set(sites) | {p["domain"] for p in singles})
+    site_rows = [p for p in pages if p["domain"] in sites]
     chosen = sorted(site_rows + singles, key=lambda p: p["file_id"])
     by_id = {p["file_id"]: p for p in pages}
 
