@@ -298,3 +298,38 @@ def test_snippets_pin_the_lines_that_hold_them_or_lie_inside_them():
     assert pinned(lines, ["Home page of the site"]) == set()  # a one-word line inside a snippet is not pinned
     assert split_of("https://www.example.de/a") == split_of("https://example.de/b")  # by domain
     assert {split_of(f"https://site{i}.de/") for i in range(20)} == {"train", "eval"}
+
+
+def test_trafilatura_teaches_the_unpinned_lines_of_snippet_pages(tmp_path, monkeypatch):
+    """``snippet_scrapes(teacher=True)``: a second copy of each page whose lines no snippet
+    pins are labelled from the teacher's extraction; pinned lines stay with the snippet copy."""
+    from training import baselines, snippet_labels
+
+    html = ("<html><body><nav><a href='/'>Startseite</a> <a href='/k'>Kontakt</a></nav>"
+            "<article><h1>Die Reform kommt</h1><p>Der Bundestag hat am Dienstag beschlossen, dass die "
+            "Reform kommt.</p><p>Die Opposition kritisierte den Zeitplan als zu knapp bemessen.</p></article>"
+            "<footer><p>Impressum und Datenschutz der Seite</p></footer></body></html>")
+    url = next(f"https://site{i}.de/a" for i in range(50) if snippet_labels.snippet_split_of(f"https://site{i}.de/a") == "train")
+    (tmp_path / "html").mkdir()
+    (tmp_path / "html" / "p1.gz").write_bytes(gzip.compress(html.encode("utf-8")))
+    (tmp_path / "evaldata.json").write_text(json.dumps({url: {
+        "file": "p1", "with": ["Der Bundestag hat am Dienstag beschlossen"], "without": ["Impressum und Datenschutz"]}}))
+    monkeypatch.setattr(baselines, "trafilatura_text", lambda h: (
+        "Die Reform kommt\nDer Bundestag hat am Dienstag beschlossen, dass die Reform kommt.\n"
+        "Die Opposition kritisierte den Zeitplan als zu knapp bemessen."))
+
+    assert [s.meta["source"] for s in snippet_labels.snippet_scrapes(tmp_path, "train")] == ["snippets"]
+    taught, pinned_copy = sorted(snippet_labels.snippet_scrapes(tmp_path, "train", teacher=True),
+                                 key=lambda s: s.meta["source"] != "trafilatura")
+    assert (taught.meta["source"], pinned_copy.meta["source"]) == ("trafilatura", "snippets")
+    assert taught.lines == pinned_copy.lines
+    by_text = {line: (t, p) for line, t, p in zip(taught.lines, taught.labels, pinned_copy.labels) if line.strip()}
+    bundestag = next(k for k in by_text if k.startswith("Der Bundestag"))
+    assert by_text[bundestag] == (None, "article")  # pinned: the snippet copy decides, the teacher says nothing
+    assert by_text[next(k for k in by_text if k.startswith("Impressum"))][0] is None
+    assert by_text[next(k for k in by_text if k.startswith("Die Opposition"))] == ("article", None)
+    assert by_text[next(k for k in by_text if "Startseite" in k)][0] not in (None, "article")
+
+    # the teacher extracts nothing: no taught copy
+    monkeypatch.setattr(baselines, "trafilatura_text", lambda h: "")
+    assert [s.meta["source"] for s in snippet_labels.snippet_scrapes(tmp_path, "train", teacher=True)] == ["snippets"]

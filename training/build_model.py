@@ -93,6 +93,9 @@ def main(argv=None) -> int:
                     help="trafilatura-eval-dev folder: its train-split pages' snippet-pinned lines as weak labels "
                          "(training/snippet_labels.py)")
     ap.add_argument("--snippet-weight", type=float, default=20.0, help="weight of each weak label (with --snippets)")
+    ap.add_argument("--snippet-teacher-weight", type=float, default=1.0,
+                    help="with --snippets: also label the pages' other lines from trafilatura's extraction, "
+                         "at this weight (0: off; training/snippet_labels.py, training/README.md)")
     ap.add_argument("--word-dropout", type=float, default=Settings.word_dropout,
                     help="share of training lines copied without word n-grams (noiseclf/settings.py)")
     ap.add_argument("--context", action="store_true", help="fit the earlier second stage over neighbours")
@@ -124,15 +127,19 @@ def main(argv=None) -> int:
                        neighbour_words=args.neighbour_words, neighbour_words_weight=args.neighbour_words_weight,
                        word_dropout=args.word_dropout,
                        context=args.context)
+    taught = 0  # scrapes labelled from trafilatura's extraction (--snippet-teacher-weight)
     hand = list(seeds) + list(gold)  # hand labels: the seeds and the gold pages of training domains
     weights = [1.0] * len(train_scrapes) + [args.seed_weight] * len(hand)
     if args.snippets is not None:
         from .snippet_labels import snippet_scrapes
 
-        weak = snippet_scrapes(args.snippets, "train")
-        print(f"{len(weak)} snippet-labelled pages (weight {args.snippet_weight})", file=sys.stderr)
+        weak = snippet_scrapes(args.snippets, "train", teacher=args.snippet_teacher_weight > 0)
+        taught = sum(1 for s in weak if s.meta["source"] == "trafilatura")
+        print(f"{len(weak) - taught} snippet-labelled pages (weight {args.snippet_weight}), {taught} taught by "
+              f"trafilatura (weight {args.snippet_teacher_weight})", file=sys.stderr)
         hand += weak
-        weights += [args.snippet_weight] * len(weak)
+        weights += [args.snippet_teacher_weight if s.meta["source"] == "trafilatura" else args.snippet_weight
+                    for s in weak]
     t0 = time.perf_counter()
     groups = [s.meta["domain"] for s in train_scrapes] + [getattr(s, "meta", {}).get("domain", s.name) for s in hand]
     model = fit(list(train_scrapes) + hand, options, scrape_weights=weights, groups=groups)
@@ -170,7 +177,9 @@ def main(argv=None) -> int:
         ] + ([f"noiseclf gold set (training/gold, WCXB dev train-split pages, two-pass hand labels): "
               f"{len(gold)} scrapes, weight {args.seed_weight}"] if gold else [])
         + ([f"trafilatura-eval-dev (Apache-2.0) train-split pages, snippet-pinned lines as weak labels: "
-            f"{len(hand) - len(seeds) - len(gold)} scrapes, weight {args.snippet_weight}"] if args.snippets else [])),
+            f"{len(hand) - len(seeds) - len(gold) - taught} scrapes, weight {args.snippet_weight}"] if args.snippets else [])
+        + ([f"the same pages' other lines labelled from trafilatura's extraction (training/snippet_labels.py): "
+            f"{taught} scrapes, weight {args.snippet_teacher_weight}"] if taught else [])),
         "metrics": {
             "heldout_domains": held,
             "heldout_macro_f1_by_tool": by_tool,

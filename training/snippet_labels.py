@@ -15,6 +15,13 @@ it):
   before the first article line and footer after it;
 * a line pinned by both, and every other line, has no label (not trained on).
 
+With ``teacher`` (``build_model --snippet-teacher-weight W``), every page of the split
+also gives a second copy whose *unpinned* lines are labelled by the corpus builder's
+rules with trafilatura's extraction of the page standing in for the main text (the
+same ``label_scrape``): trafilatura as a teacher on pages in other languages, at a
+lower weight than the pinned lines. Pages where trafilatura extracts nothing, or whose
+extraction the scrape's article lines cover less than ``TEACHER_MIN_RECALL``, give none.
+
 Pages are split by domain (``snippet_split_of``; not the WCXB corpus's
 ``training.corpus.split_of``): ``train`` pages may be trained on
 (``build_model --snippets``), ``eval`` pages are scored by
@@ -34,6 +41,7 @@ from noiseclf.labels import LabelledScrape
 from noiseclf.text import split_lines
 
 MIN_WORDS = 4  # a line inside a snippet counts only from this many words (not "Home", "Mehr")
+TEACHER_MIN_RECALL = 0.5  # below this, the scrape and trafilatura's text disagree too much to label from
 
 
 def snippet_split_of(url: str) -> str:
@@ -60,8 +68,11 @@ def pinned(lines: list[str], snippets: list[str]) -> set[int]:
     return out
 
 
-def snippet_scrapes(data: Path, split: str, limit: int | None = None) -> list[LabelledScrape]:
-    """The weakly labelled html-text scrapes of one split's pages."""
+def snippet_scrapes(data: Path, split: str, limit: int | None = None,
+                    teacher: bool = False) -> list[LabelledScrape]:
+    """The weakly labelled html-text scrapes of one split's pages (with ``teacher``, also the
+    teacher-labelled copies, ``meta["source"] == "trafilatura"``; see the module doc)."""
+    from .baselines import trafilatura_text
     from .corpus import TOOLS, clean_scrape, label_scrape
     from .snippets_eval import read_html
 
@@ -79,6 +90,7 @@ def snippet_scrapes(data: Path, split: str, limit: int | None = None) -> list[La
         art = pinned(lines, rec.get("with", []))
         noise = pinned(lines, rec.get("without", [])) - art
         art -= pinned(lines, rec.get("without", []))
+        pinned_any = pinned(lines, rec.get("with", [])) | pinned(lines, rec.get("without", []))
         labels: list[str | None] = [None] * len(lines)
         if art or noise:
             dom = {r["line"] - 1: r["label"] for r in label_scrape(text, html, " ".join(rec.get("with", [])))[0]}
@@ -88,10 +100,23 @@ def snippet_scrapes(data: Path, split: str, limit: int | None = None) -> list[La
             for i in noise:
                 lab = dom.get(i, "footer")
                 labels[i] = lab if lab != "article" else ("nav" if i < first else "footer")
+        meta = {"domain": urlsplit(url).hostname or url, "tool": "html-text", "url": url}
+        if teacher:
+            extracted = trafilatura_text(html)
+            recs, stats = label_scrape(text, html, extracted) if extracted.strip() else ([], {"gt_recall": 0.0})
+            if stats["gt_recall"] >= TEACHER_MIN_RECALL:
+                taught: list[str | None] = [None] * len(lines)
+                for r in recs:
+                    if labels[r["line"] - 1] is None and (r["line"] - 1) not in pinned_any:
+                        taught[r["line"] - 1] = r["label"]
+                if any(taught):
+                    t = LabelledScrape(rec["file"], path, path, lines, taught)
+                    t.meta = {**meta, "source": "trafilatura"}
+                    out.append(t)
         if not any(labels):
             continue
         s = LabelledScrape(rec["file"], path, path, lines, labels)
-        s.meta = {"domain": urlsplit(url).hostname or url, "tool": "html-text", "url": url, "source": "snippets"}
+        s.meta = {**meta, "source": "snippets"}
         out.append(s)
         if limit and len(out) >= limit:
             break
