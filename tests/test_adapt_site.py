@@ -111,7 +111,7 @@ def test_a_page_said_to_be_of_another_site_is_not_recognised(taught):
 def test_the_users_own_pages_are_fitted(taught):
     _, report, _ = taught
     assert report["new_data_fit"]["after"]["accuracy"] >= 0.98
-    assert report["new_data_fit"]["before"]["accuracy"] < 0.5
+    assert report["new_data_fit"]["before"]["accuracy"] < 0.7  # the base is far from them: the fit has work to do
     assert report["new_data_holdout"]["keep_accuracy_after"] > report["new_data_holdout"]["keep_accuracy_before"]
 
 
@@ -240,10 +240,14 @@ def test_train_cli_site_scope_writes_a_model_quickly(tmp_path):
 
 
 def test_train_cli_refuses_a_model_that_harms_the_sample(tmp_path):
+    """Two pages whose every line is labelled article (a careless user: menus, footers and all),
+    fine-tuned globally, would keep other sites' menus: the harm check refuses the model."""
     d = tmp_path / "labels"
     d.mkdir()
     for f in TRAIN_IDS:
-        shutil.copy(labels_path(GOLD, ROWS[f]), d)
+        records = [json.loads(x) for x in labels_path(GOLD, ROWS[f]).read_text(encoding="utf-8").splitlines() if x]
+        (d / f"{f}.jsonl").write_text("".join(json.dumps({**r, "label": "article"}, ensure_ascii=False) + "\n"
+                                              for r in records), encoding="utf-8")
         shutil.copy(GOLD / "scrapes" / f"{f}.txt", d)
     out = tmp_path / "g.noiseclf"
     res = CliRunner().invoke(app, ["train", "--labels", str(d), "--out", str(out), "--scope", "global", "--no-cv"])
