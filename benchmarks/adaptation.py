@@ -8,18 +8,18 @@ What a user does: label k pages of a site (``noiseclf label``), run ``noiseclf
 train --labels DIR --out M --site SITE``, clean the site's other pages with M.
 
 Data. The site's pages and their truth are the gold set's multi-page sites
-(``training/gold``: 8 sites x 3 pages, every line labelled by people; the
-``labels/`` there are the user's labels). No gold site has 5 pages, so k = 5 is
-not measured on hand labels (it is said in the output).
+(``training/gold``: 8 sites x 3 pages and 2 sites x 6 pages, every line labelled by
+people; the gold labels are the user's labels).
 
-For every site and k in 0, 1, 2: every choice of k labelled pages
-(3 choices each), the model is built by the function ``noiseclf train`` runs
+For every site and k in 0, 1, 2, 5 (k = 5 on the six-page sites): every choice of k
+labelled pages, the model is built by the function ``noiseclf train`` runs
 (:func:`noiseclf.adapt.adapt_site`) and scored on the site's other pages:
 
 * keep/drop accuracy (article or not: what cleaning keeps) and 5-class line
   accuracy, with the site said (``--site``/URL) and without (recognised by its
   template lines, or the base model's labels when it is not recognised);
-  mean over the site's runs, then mean over sites, and the lowest site;
+  mean over the site's runs, then mean over sites, and the lowest site (and the same
+  on the six-page sites alone, the only ones with k = 5);
 * other sites with the adapted model, no site said: the word F1 of the cleaned
   text on the WCXB test split's pages (``--wcxb``: html-text scrapes from the
   corpus, ``training/corpus.py``'s ``split_of``; ground truth ``main_content``;
@@ -32,7 +32,9 @@ For every site and k in 0, 1, 2: every choice of k labelled pages
 The site stage (how far each kind of site evidence is trusted,
 ``noiseclf/site_stage_weights.json``) is learned from data that includes gold
 sites, so every gold site is scored with a stage fitted *without* it (leave one
-site out): on the other 7 gold sites (weight ``GOLD_WEIGHT`` per line) and, with
+site out): on the other gold sites (weight ``GOLD_WEIGHT`` per line, scaled so that
+every site weighs as much as a three-page site: a six-page site gives ten times the
+rows) and, with
 ``--corpus``, WCXB multi-page sites with the corpus builder's automatic labels
 (``build/corpus``, html-text; the gold sites left out). ``--fit-site-stage``
 writes the stage fitted on all of them, which ships.
@@ -153,11 +155,20 @@ def fit_stage_on(base, rows: list[dict], weights: list[float], l2: float = STAGE
     return SP.fit_stage(lp, ph, y, base.labels, l2=l2, sample_weight=sw)
 
 
+def gold_row_weights(rows: list[dict], gold_weight: float) -> list[float]:
+    """``gold_weight`` per line, scaled per site so that every site weighs as much as a
+    three-page site (whose 3 test pages x 3 choices give 9 rows)."""
+    per_site = defaultdict(int)
+    for r in rows:
+        per_site[r["site"]] += 1
+    return [gold_weight * min(1.0, 9 / per_site[r["site"]]) for r in rows]
+
+
 def loso_stages(base, gold_rows, wc_rows, gold_weight=GOLD_WEIGHT, l2=STAGE_L2) -> dict[str, dict]:
     stages = {}
     for s in sorted({r["site"] for r in gold_rows}):
         rows = [r for r in gold_rows if r["site"] != s]
-        stages[s] = fit_stage_on(base, rows + wc_rows, [gold_weight] * len(rows) + [1.0] * len(wc_rows), l2)
+        stages[s] = fit_stage_on(base, rows + wc_rows, gold_row_weights(rows, gold_weight) + [1.0] * len(wc_rows), l2)
     return stages
 
 
@@ -327,7 +338,7 @@ def main(argv=None) -> int:
             log(f"stage grid {row}")
     stages = loso_stages(base, gold_rows, wc_rows)
     if args.fit_site_stage:
-        w = fit_stage_on(base, gold_rows + wc_rows, [GOLD_WEIGHT] * len(gold_rows) + [1.0] * len(wc_rows))
+        w = fit_stage_on(base, gold_rows + wc_rows, gold_row_weights(gold_rows, GOLD_WEIGHT) + [1.0] * len(wc_rows))
         w["about"] = ("the site stage (noiseclf/siteprofile.py): logit += phi @ A; fitted by benchmarks/adaptation.py "
                       "--fit-site-stage (multinomial log-loss, L2 %g)" % STAGE_L2)
         w["fitted_on"] = {"gold_sites": names, "gold_rows": len(gold_rows), "gold_weight": GOLD_WEIGHT,
@@ -460,8 +471,14 @@ def main(argv=None) -> int:
                 row["global_other_word_f1_delta_mean"] = float(np.mean([r["global_other_word_f1_delta"] for r in trained if r["k"] == k]))
         table.append(row)
 
+    # the sites with pages enough for every k: the same sites at every k
+    six_sites = [s for s in names if len(sites[s]) > max(KS)]
+    six = {k: {"keep": {s: per_site(k, "keep")[s] for s in six_sites},
+               "acc5": {s: per_site(k, "acc5")[s] for s in six_sites}} for k in KS} if six_sites else {}
+
     load2 = os.getloadavg()[0]
-    print(f"\nTeaching a site from hand-labelled pages: {len(names)} gold sites x 3 pages; base {base.path.name}; "
+    pages_per = ", ".join(f"{sum(1 for s in names if len(sites[s]) == n)} x {n}" for n in sorted({len(v) for v in sites.values()}))
+    print(f"\nTeaching a site from hand-labelled pages: {len(names)} gold sites ({pages_per} pages); base {base.path.name}; "
           f"site stage fitted leaving the scored site out; load average {load1:.2f} -> {load2:.2f} on "
           f"{os.cpu_count()} cores\n")
     wf_head = "other sites word F1 delta (mean / worst)" if wf_pages else "(no --wcxb: no word F1)"
@@ -480,6 +497,14 @@ def main(argv=None) -> int:
               f"{t['acc5_mean']:.3f} | {t['acc5_min']:.3f} | {t['keep_unsaid_mean']:.3f} | {wf} | {og} | {secs} |")
     print("\nper site, keep/drop after 2 labelled pages: " + ", ".join(
         f"{s} {v:.3f}" for s, v in sorted(table[2]["per_site"].items(), key=lambda kv: kv[1])))
+    if six:
+        print(f"\nThe sites with {max(KS) + 1} or more pages alone ({', '.join(six_sites)}), keep/drop (5-class) per site:\n")
+        print("| pages labelled | " + " | ".join(six_sites) + " | mean |")
+        print("|---:|" + "---:|" * (len(six_sites) + 1))
+        for k in KS:
+            kd, a5 = six[k]["keep"], six[k]["acc5"]
+            print(f"| {k} | " + " | ".join(f"{kd[s]:.3f} ({a5[s]:.3f})" for s in six_sites)
+                  + f" | {np.mean(list(kd.values())):.3f} ({np.mean(list(a5.values())):.3f}) |")
     print("\nDesign comparison (same runs; keep/drop mean over sites / lowest site, 5-class; other sites):\n")
     print("| design | k=1 keep/drop | k=2 keep/drop | k=2 5-class | other gold pages keep/drop delta (k=2) | other sites word F1 delta (k=2) |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -517,13 +542,13 @@ def main(argv=None) -> int:
           f"gold single-page sites keep/drop with the base {base_single_keep:.3f}; total {time.time() - t_start:.0f} s")
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"table": table, "runs": runs, "cli": cli, "stage_grid": stage_grid,
+    args.json.write_text(json.dumps({"table": table, "six_page_sites": six, "runs": runs, "cli": cli, "stage_grid": stage_grid,
                                      "adapter": adapter_rows, "load": [load1, load2]}, indent=1, default=str))
-    chart(table, cli, args.chart, bool(wf_pages))
+    chart(table, six, cli, args.chart, bool(wf_pages))
     return 0
 
 
-def chart(table, cli, path: Path, word_f1: bool) -> None:
+def chart(table, six, cli, path: Path, word_f1: bool) -> None:
     try:
         import matplotlib
 
@@ -532,7 +557,8 @@ def chart(table, cli, path: Path, word_f1: bool) -> None:
     except ImportError:
         log("matplotlib is not installed (pip install '.[train]'): no chart")
         return
-    rows = [t for t in table if t["sites"]]
+    every = max(t["sites"] for t in table)
+    rows = [t for t in table if t["sites"] == every]  # the k that every site has pages for
     ks = [t["k"] for t in rows]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [3, 2]})
     ax.plot(ks, [t["keep_mean"] for t in rows], "o-", label="keep/drop, mean over sites (site said)")
@@ -542,14 +568,17 @@ def chart(table, cli, path: Path, word_f1: bool) -> None:
     ks_g = [t["k"] for t in rows if t["k"]]
     ax.plot(ks_g, [t["global_keep_mean"] for t in rows if t["k"]], "x:", color="grey",
             label="keep/drop with the earlier global fine-tuning")
+    if six:
+        ax.plot(list(six), [np.mean(list(v["keep"].values())) for v in six.values()], "P-", color="tab:purple",
+                label=f"keep/drop, the {len(next(iter(six.values()))['keep'])} six-page sites")
     ax.axhline(0.98, color="green", lw=0.8, ls="--")
     ax.axhline(0.95, color="grey", lw=0.8, ls="--")
     for t in rows:
         if t["k"]:
             ax.annotate(f"{t['seconds_mean']:.2f}s", (t["k"], t["keep_mean"]), textcoords="offset points",
                         xytext=(4, 6), fontsize=8)
-    ax.set_xticks(ks)
-    ax.set_xlabel("pages of the site labelled (gold set: 3 pages per site, no 5)")
+    ax.set_xticks(sorted(set(ks) | set(six)))
+    ax.set_xlabel("pages of the site labelled")
     ax.set_ylabel("accuracy on the site's other pages")
     ax.set_ylim(0.4, 1.0)
     ax.set_title(f"{rows[0]['sites']} hand-labelled sites (retraining time annotated)", fontsize=10)
