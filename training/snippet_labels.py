@@ -87,10 +87,8 @@ def snippet_scrapes(data: Path, split: str, limit: int | None = None,
         html = read_html(path)
         text = clean_scrape(TOOLS["html-text"](html) or "")
         lines = split_lines(text)
-        art = pinned(lines, rec.get("with", []))
-        noise = pinned(lines, rec.get("without", [])) - art
-        art -= pinned(lines, rec.get("without", []))
-        pinned_any = pinned(lines, rec.get("with", [])) | pinned(lines, rec.get("without", []))
+        by_with, by_without = pinned(lines, rec.get("with", [])), pinned(lines, rec.get("without", []))
+        art, noise, either = by_with - by_without, by_without - by_with, by_with | by_without
         labels: list[str | None] = [None] * len(lines)
         if art or noise:
             dom = {r["line"] - 1: r["label"] for r in label_scrape(text, html, " ".join(rec.get("with", [])))[0]}
@@ -107,7 +105,7 @@ def snippet_scrapes(data: Path, split: str, limit: int | None = None,
             if stats["gt_recall"] >= TEACHER_MIN_RECALL:
                 taught: list[str | None] = [None] * len(lines)
                 for r in recs:
-                    if labels[r["line"] - 1] is None and (r["line"] - 1) not in pinned_any:
+                    if (r["line"] - 1) not in either:  # a pinned line is the snippets' to label
                         taught[r["line"] - 1] = r["label"]
                 if any(taught):
                     t = LabelledScrape(rec["file"], path, path, lines, taught)
