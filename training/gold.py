@@ -194,11 +194,17 @@ def survey(wcxb) -> tuple[list[dict], Counter]:
     return pages, errors
 
 
-def choose_sites(pages: list[dict]) -> list[str]:
-    by_domain = defaultdict(list)
+def _by_domain(pages: list[dict], used: set[str] = frozenset()) -> dict[str, list[dict]]:
+    """The pages of each domain, pages without a domain and the ``used`` domains left out."""
+    out = defaultdict(list)
     for p in pages:
-        if p["domain"]:
-            by_domain[p["domain"]].append(p)
+        if p["domain"] and p["domain"] not in used:
+            out[p["domain"]].append(p)
+    return out
+
+
+def choose_sites(pages: list[dict]) -> list[str]:
+    by_domain = _by_domain(pages)
     eligible = []
     for d, ps in by_domain.items():
         if SITE_MIN_PAGES <= len(ps) <= SITE_MAX_PAGES and all(p["nonblank_lines"] >= MIN_LINES for p in ps):
@@ -215,12 +221,8 @@ def choose_sites(pages: list[dict]) -> list[str]:
 
 
 def choose_five_page_sites(pages: list[dict], used: set[str]) -> list[str]:
-    by_domain = defaultdict(list)
-    for p in pages:
-        if p["domain"] and p["domain"] not in used:
-            by_domain[p["domain"]].append(p)
     best = {}
-    for d, ps in by_domain.items():
+    for d, ps in _by_domain(pages, used).items():
         if (SITE5_MIN_PAGES <= len(ps) <= SITE_MAX_PAGES
                 and all(MIN_LINES <= p["nonblank_lines"] <= SITE5_MAX_LINES for p in ps)):
             key = (sum(p["nonblank_lines"] for p in ps), _sha1(d))
