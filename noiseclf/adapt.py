@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 
 from .errors import LabelsError
@@ -152,6 +151,8 @@ def _fit_near(X: sp.csr_matrix, y_idx: np.ndarray, sample_weight: np.ndarray,
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
+        import scipy.optimize  # here: a second of import that only --scope global needs
+
         res = scipy.optimize.minimize(
             loss_grad, theta0, jac=True, method="L-BFGS-B",
             options={"maxiter": max_iter or options.max_iter, "gtol": options.tol},

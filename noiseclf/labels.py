@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -108,70 +106,6 @@ def _locate_scrape(labels_path: Path, scrape_dirs: Sequence[Path]) -> Path:
         f"{', '.join(str(Path(d)) for d in scrape_dirs) or 'seeds/ or scrapes/'}; "
         "put the scrape beside the labels file or pass --scrapes DIR"
     )
-
-
-def _record_line_numbers(path: Path) -> tuple[list[int], int]:
-    """1-based numbers of the non-blank lines of a labels file, and their count."""
-    try:
-        with open(path, "rb") as fh:
-            numbers = [n for n, raw in enumerate(fh, 1) if raw.strip()]
-    except OSError as exc:
-        raise LabelsError(f"{path}: cannot be read ({exc.strerror}); check the file and its permissions") from None
-    return numbers, len(numbers)
-
-
-def _read_records_with_datasets(files: list[Path]) -> list[list[dict]] | None:
-    """Read all labels files in one pass through the ``datasets`` JSON loader.
-
-    Returns the records grouped per file, or None when Arrow could not parse
-    the files exactly (broken JSON, mixed or coerced types, bad UTF-8): the
-    caller then reads them with the strict parser, which names the bad line.
-    """
-    import datasets  # imported here: loading it costs a second and only labels need it
-
-    datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
-    counts = [_record_line_numbers(f)[1] for f in files]
-    if sum(counts) == 0:
-        return [[] for _ in files]
-    nonempty = [f for f, c in zip(files, counts) if c]
-    # datasets logs a multi-line error for unparsable JSON; the strict reader reports it instead.
-    ds_logger = logging.getLogger("datasets")
-    level = ds_logger.level
-    ds_logger.setLevel(logging.CRITICAL)
-    try:
-        with tempfile.TemporaryDirectory(prefix="noiseclf-labels-") as cache:
-            ds = datasets.load_dataset(
-                "json",
-                data_files=[str(f) for f in nonempty],
-                split="train",
-                cache_dir=cache,
-                keep_in_memory=True,
-            )
-            # Only trust Arrow when it saw exactly the types of the format: it
-            # would otherwise coerce quietly ("6" -> 6, 6 -> 6.0 for the whole column).
-            want = {"line": "int64", "text": "string", "label": "string"}
-            for column, dtype in want.items():
-                feature = ds.features.get(column)
-                if not isinstance(feature, datasets.Value) or feature.dtype != dtype:
-                    return None
-            rows = ds.select_columns(["line", "text", "label"]).to_dict()
-    except Exception:  # Arrow's errors carry no line number; locate it ourselves
-        return None
-    finally:
-        ds_logger.setLevel(level)
-    if len(rows["line"]) != sum(counts):
-        return None
-    grouped, start = [], 0
-    for c in counts:
-        grouped.append(
-            [
-                {"line": rows["line"][i], "text": rows["text"][i], "label": rows["label"][i]}
-                for i in range(start, start + c)
-            ]
-        )
-        start += c
-    return grouped
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
@@ -304,24 +238,14 @@ def load_labels(
     """
     files = find_label_files(paths)
     dirs = [Path(d) for d in scrape_dirs]
-    grouped = _read_records_with_datasets(files)
+    # The strict reader for every file: it names file:line and it is faster than the
+    # datasets JSON loader at every size measured (2 files 0.01 s against 1.8 s, 800 files /
+    # 18.5 MB 1.3 s against 5.0 s; the loader's import alone made a cold `train` 16 s).
     result = []
-    for i, path in enumerate(files):
+    for path in files:
         scrape = _locate_scrape(path, dirs)
-        decoded = read_scrape(scrape)
-        lines = split_lines(decoded.text)
-        if grouped is None:
-            labels = read_labels_file(path, lines, scrape)
-        else:
-            # Record k sits on the k-th non-blank line of the file.
-            record_lines, _ = _record_line_numbers(path)
-            try:
-                labels = check_label_records(path, list(zip(record_lines, grouped[i])), lines, scrape)
-            except LabelsError:
-                # Re-read this file exactly: the strict parser's error is the precise one.
-                labels = read_labels_file(path, lines, scrape)
-                raise
-        result.append(LabelledScrape(path.stem, scrape, path, lines, labels))
+        lines = split_lines(read_scrape(scrape).text)
+        result.append(LabelledScrape(path.stem, scrape, path, lines, read_labels_file(path, lines, scrape)))
     return result
 
 

@@ -49,11 +49,13 @@ def library_versions() -> dict[str, str]:
 
     versions = {"noiseclf": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
                 "python": platform.python_version()}
-    try:
-        import sklearn  # it fitted the weights; prediction does not need it
+    # It fitted the weights; prediction does not need it. Read from the installed
+    # distribution: importing sklearn costs 2 s that `noiseclf train` would wait for.
+    from importlib import metadata
 
-        versions["scikit-learn"] = sklearn.__version__
-    except ImportError:
+    try:
+        versions["scikit-learn"] = metadata.version("scikit-learn")
+    except metadata.PackageNotFoundError:
         pass
     return dict(sorted(versions.items()))
 
@@ -76,8 +78,16 @@ def _arrays(model: Model) -> dict[str, np.ndarray]:
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """The arrays as an .npz (a zip of .npy files, as ``np.savez_compressed`` writes it).
+
+    Deflate level 1, not numpy's default 6: the float32 weights barely compress, so level 1
+    writes the shipped model's arrays in 0.75 s against 1.21 s for 14.23 MB against 13.98
+    (every adapted model is written by `noiseclf train`, which the user waits for)."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, value in arrays.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.asanyarray(value), allow_pickle=False)
     return buf.getvalue()
 
 

@@ -53,3 +53,20 @@ def test_train_option_default_is_the_training_default():
     train = typer.main.get_command(app).commands["train"]
     (c,) = [p for p in train.params if p.name == "c"]
     assert c.default == Settings().C
+
+
+def test_teaching_a_site_imports_neither_sklearn_nor_datasets(tmp_path):
+    # `noiseclf train` (site scope) is waited for: reading labels through datasets and
+    # importing sklearn (for metrics, for its version) made a cold run 16 s.
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    seed = ROOT / "labels" / "003_961445eb337fe995.jsonl"
+    (labels / seed.name).write_bytes(seed.read_bytes())
+    (labels / "003_961445eb337fe995.txt").write_bytes((ROOT / "seeds" / "003_961445eb337fe995.txt").read_bytes())
+    out = tmp_path / "site.noiseclf"
+    cmd = ["train", "--labels", str(labels), "--out", str(out), "--site", "example.org", "--force"]
+    code = ("from noiseclf.cli import app\n"
+            f"try:\n    app({cmd!r})\nexcept SystemExit:\n    pass")
+    imported = _imported_after(code)
+    assert out.is_file()
+    assert imported & {"sklearn", "datasets", "scipy.optimize", "pandas", "pyarrow"} == set()
