@@ -84,6 +84,8 @@ def main(argv=None) -> int:
     # word F1 drops (training/README.md, "Retraining with the gold set ...").
     ap.add_argument("--gold", type=Path, default=None,
                     help="the gold set (training/gold): its train-split pages become hand labels like the seeds")
+    ap.add_argument("--gold-weight", type=float, default=None,
+                    help="weight of each gold line (default: --seed-weight)")
     # The defaults are noiseclf.settings.Settings, the shipped model's (why: its docstring).
     ap.add_argument("--C", type=float, default=Settings.C)
     ap.add_argument("--layout-weight", type=float, default=Settings.layout_weight)
@@ -132,7 +134,8 @@ def main(argv=None) -> int:
                        context=args.context)
     taught = 0  # scrapes labelled from trafilatura's extraction (--snippet-teacher-weight)
     hand = list(seeds) + list(gold)  # hand labels: the seeds and the gold pages of training domains
-    weights = [1.0] * len(train_scrapes) + [args.seed_weight] * len(hand)
+    gold_weight = args.seed_weight if args.gold_weight is None else args.gold_weight
+    weights = [1.0] * len(train_scrapes) + [args.seed_weight] * len(seeds) + [gold_weight] * len(gold)
     if args.snippets is not None:
         from .snippet_labels import snippet_scrapes
 
@@ -178,7 +181,7 @@ def main(argv=None) -> int:
             f"{len({r['file_id'] for r in train_rows})} pages x tools {', '.join(tools)}",
             f"noiseclf seeds: {len(seeds)} hand-labelled scrapes, weight {args.seed_weight}",
         ] + ([f"noiseclf gold set (training/gold, WCXB dev train-split pages, two-pass hand labels): "
-              f"{len(gold)} scrapes, weight {args.seed_weight}"] if gold else [])
+              f"{len(gold)} scrapes, weight {gold_weight}"] if gold else [])
         + ([f"trafilatura-eval-dev (Apache-2.0) train-split pages, snippet-pinned lines as weak labels: "
             f"{len(hand) - len(seeds) - len(gold) - taught} scrapes, weight {args.snippet_weight}"] if args.snippets else [])
         + ([f"the same pages' other lines labelled from trafilatura's extraction (training/snippet_labels.py): "
