@@ -442,6 +442,7 @@ def test_auto_mode_switches_to_the_kernel_after_enough_lines(monkeypatch):
     monkeypatch.setitem(featurizer_mod._kernel_state, "ready", False)
     monkeypatch.setitem(featurizer_mod._kernel_state, "lines", 0)
     monkeypatch.setattr(featurizer_mod, "KERNEL_AFTER_LINES", 100)
+    monkeypatch.setitem(featurizer_mod._kernel_state, "cached", True)  # compiled on this machine before
     model = load_model().set_cache(0)
     pages = seed_pages()
     small = [Page(["Hello world.", "Home | News"])]
@@ -458,6 +459,27 @@ def test_auto_mode_switches_to_the_kernel_after_enough_lines(monkeypatch):
     fresh = load_model().set_cache(0)  # loaded once, the kernel serves every scorer from the first call
     fresh.predict(small)
     assert fresh.scorer._kernel not in (None, False)
+
+
+def test_auto_mode_does_not_compile_the_kernel_for_a_short_job(monkeypatch):
+    # Never compiled here (the first run after an install): a job of a few thousand lines
+    # stays on the numpy path rather than wait for numba; past KERNEL_COMPILE_AFTER_LINES it compiles.
+    pytest.importorskip("numba")
+    monkeypatch.setattr(featurizer_mod, "KERNEL_MODE", "auto")
+    monkeypatch.setitem(featurizer_mod._kernel_state, "ready", False)
+    monkeypatch.setitem(featurizer_mod._kernel_state, "lines", 0)
+    monkeypatch.setitem(featurizer_mod._kernel_state, "module", None)
+    monkeypatch.setitem(featurizer_mod._kernel_state, "cached", False)
+    monkeypatch.setattr(featurizer_mod, "KERNEL_AFTER_LINES", 100)
+    pages = seed_pages()
+    n = sum(len(p.content) for p in pages)
+    monkeypatch.setattr(featurizer_mod, "KERNEL_COMPILE_AFTER_LINES", 3 * n)
+    model = load_model().set_cache(0)
+    model.predict(pages)
+    model.predict(pages)
+    assert model.scorer._kernel is None and featurizer_mod._kernel_state["module"] is None
+    model.predict(pages)  # the third pass reaches KERNEL_COMPILE_AFTER_LINES
+    assert model.scorer._kernel not in (None, False)
 
 
 def test_numpy_path_without_numba_or_with_changed_patterns(monkeypatch):

@@ -181,8 +181,27 @@ KERNEL_MODE = os.environ.get("NOISECLF_KERNEL", "auto")
 # process, the price of ~15,000 lines on the numpy path; below this, a small
 # job (a model's self-check at load, a command on a few pages) never pays it.
 KERNEL_AFTER_LINES = 10_000
-_kernel_state = {"module": None, "failed": False, "ready": False, "lines": 0}
+# Until numba has compiled the kernel once (its first use after an install) loading it
+# means compiling it: 15 s of CPU (2-core EPYC, busy), the numpy path's time for about
+# 900,000 lines at 60,000 lines/s. A job that has scored half a million lines will likely
+# run long enough to repay it; a short one (`noiseclf train`'s checks, ~20,000) is not
+# made to wait. `prefer_kernel` (a long job said so) compiles at once.
+KERNEL_COMPILE_AFTER_LINES = 500_000
+_kernel_state = {"module": None, "failed": False, "ready": False, "lines": 0, "cached": None}
 _NORMALIZE = normalize_lines  # the normalisation the kernel implements (it steps aside if that is replaced)
+
+
+def _kernel_cached() -> bool:
+    """Is the kernel's machine code already compiled on this machine (asked once per process)?"""
+    st = _kernel_state
+    if st["cached"] is None:
+        try:
+            from . import kernel  # numba is imported, nothing is compiled
+
+            st["cached"] = kernel.is_cached()
+        except Exception:
+            st["cached"] = False
+    return st["cached"]
 
 
 def _kernel_module():
@@ -282,6 +301,8 @@ class LineScorer:
             if KERNEL_MODE != "kernel" and not st["ready"]:
                 st["lines"] += n_lines
                 if st["lines"] < KERNEL_AFTER_LINES:
+                    return False
+                if st["module"] is None and st["lines"] < KERNEL_COMPILE_AFTER_LINES and not _kernel_cached():
                     return False
             kernel = _kernel_module()
             ok = kernel is not None and kernel.supported(self.featurizer)

@@ -867,6 +867,18 @@ def layout_decision(page_rows, page_lines, content, row_line, shapes, chars, nid
 
 # -- the Python side -------------------------------------------------------------
 
+def is_cached() -> bool:
+    """Is every kernel function's machine code in numba's cache (so that loading it is a
+    fraction of a second, not a compilation)? True when numba's cache cannot be asked."""
+    try:
+        # numba's own cache index (in-tree or user-wide, whichever it uses), read as numba
+        # reads it: empty when missing or written for another source or numba version.
+        return all(bool(f._cache._cache_file._load_index())
+                   for f in (unknown_codepoints, score_lines, norm_ids, layout_decision))
+    except Exception:  # another numba's internals: behave as if cached (load, compiling if need be)
+        return True
+
+
 def warm_up() -> None:
     """Load (or compile, the first time) every kernel function, on a tiny model and page
     with the argument types of real use, so that a numba that cannot build them fails here."""
