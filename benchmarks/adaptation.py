@@ -1,7 +1,7 @@
 """Benchmark: teaching noiseclf a site from one or two hand-labelled pages.
 
     python benchmarks/adaptation.py [--wcxb /work/shared/data/wcxb-dev] [--corpus build/corpus] \\
-        [--chart benchmarks/adaptation.png] [--json build/adaptation.json] [--cli-timing] \\
+        [--chart benchmarks/adaptation.png] [--json build/adaptation.json] [--cli-timing [--first-run]] \\
         [--fit-site-stage] [--write-harm-sample] [--stage-grid]
 
 What a user does: label k pages of a site (``noiseclf label``), run ``noiseclf
@@ -27,7 +27,8 @@ labelled pages, the model is built by the function ``noiseclf train`` runs
   gold set's other pages (the 7 other sites' pages and the 44 single-page sites);
 * the retraining time: wall time of ``adapt_site`` (the whole of ``train``'s work
   but loading the base and writing the file), and with ``--cli-timing`` of the
-  whole ``noiseclf train`` command (start-up included) for every 2-page choice.
+  whole ``noiseclf train`` command (start-up included) for every 2-page choice; with
+  ``--first-run`` also the first runs right after ``pip install .`` into a new venv.
 
 The site stage (how far each kind of site evidence is trusted,
 ``noiseclf/site_stage_weights.json``) is learned from data that includes gold
@@ -239,9 +240,9 @@ def mean_word_f1(model, pages) -> float:
     return float(np.mean([word_f1(c, g)[2] for c, (_, _, g) in zip(cleaned, pages)]))
 
 
-def cli_seconds(labelled, site: str) -> float:
+def cli_seconds(labelled, site: str, exe: Path | None = None) -> float:
     """Wall time of the whole ``noiseclf train`` command for these labelled pages."""
-    exe = Path(sys.executable).with_name("noiseclf")
+    exe = exe or Path(sys.executable).with_name("noiseclf")
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp) / "labels"
         d.mkdir()
@@ -255,6 +256,25 @@ def cli_seconds(labelled, site: str) -> float:
         if r.returncode != 0:
             log(f"noiseclf train failed ({r.returncode}): {r.stderr[-400:]}")
     return secs
+
+
+def first_runs(labelled, site: str, runs: int = 3) -> list[float]:
+    """``noiseclf train`` right after ``pip install .`` into a new venv: the first run (nothing
+    compiled or cached by noiseclf yet), then ``runs - 1`` more. As root the page cache is
+    dropped before each run, as after a reboot."""
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = Path(tmp) / "venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(ROOT)], check=True, capture_output=True)
+        out = []
+        for _ in range(runs):
+            try:
+                os.sync()
+                Path("/proc/sys/vm/drop_caches").write_text("3\n")
+            except OSError:
+                pass  # not root: the page cache stays warm
+            out.append(cli_seconds(labelled, site, venv / "bin" / "noiseclf"))
+        return out
 
 
 # -- the harm sample ----------------------------------------------------------------------
@@ -290,6 +310,8 @@ def main(argv=None) -> int:
     ap.add_argument("--chart", type=Path, default=ROOT / "benchmarks" / "adaptation.png")
     ap.add_argument("--json", type=Path, default=ROOT / "build" / "adaptation.json")
     ap.add_argument("--cli-timing", action="store_true", help="time the whole `noiseclf train` command (k=2)")
+    ap.add_argument("--first-run", action="store_true",
+                    help="with --cli-timing: also the first `noiseclf train` after `pip install .` into a new venv")
     ap.add_argument("--fit-site-stage", action="store_true", help="write noiseclf/site_stage_weights.json")
     ap.add_argument("--stage-grid", action="store_true", help="compare stage-fit settings (leave one site out)")
     ap.add_argument("--compare-adapter", action="store_true", help="also measure a residual adapter per site")
@@ -418,6 +440,11 @@ def main(argv=None) -> int:
                             "load": os.getloadavg()[0]})
         log(f"noiseclf train, 2 pages: {np.mean([c['seconds'] for c in cli]):.2f} s mean, "
             f"{max(c['seconds'] for c in cli):.2f} s max")
+    first = []
+    if args.cli_timing and args.first_run:
+        site = names[0]
+        first = first_runs([sites[site][0], sites[site][1]], site)
+        log(f"noiseclf train after a fresh install ({site}, 2 pages): " + ", ".join(f"{x:.2f}" for x in first) + " s")
 
     adapter_rows = None
     if args.compare_adapter:
@@ -536,13 +563,16 @@ def main(argv=None) -> int:
         print(f"\n`noiseclf train` for 2 labelled pages, start-up included ({len(cli)} runs): "
               f"{np.mean([c['seconds'] for c in cli]):.2f} s mean, {max(c['seconds'] for c in cli):.2f} s max "
               f"(load average during the runs {np.mean([c['load'] for c in cli]):.2f} on {os.cpu_count()} cores)")
+    if first:
+        print(f"right after `pip install .` into a new venv, page cache dropped: first run {first[0]:.2f} s, "
+              f"then {', '.join(f'{x:.2f}' for x in first[1:])} s")
     print("\naccuracy on the user's own labelled pages after training: "
           + ", ".join(f"k={t['k']} mean {t['fit_own_pages_mean']:.3f}, lowest {t['fit_own_pages_min']:.3f}" for t in table if t.get('k') and t['sites'])
           + "; "
           f"gold single-page sites keep/drop with the base {base_single_keep:.3f}; total {time.time() - t_start:.0f} s")
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"table": table, "six_page_sites": six, "runs": runs, "cli": cli, "stage_grid": stage_grid,
+    args.json.write_text(json.dumps({"table": table, "six_page_sites": six, "runs": runs, "cli": cli, "first_run": first, "stage_grid": stage_grid,
                                      "adapter": adapter_rows, "load": [load1, load2]}, indent=1, default=str))
     chart(table, six, cli, args.chart, bool(wf_pages))
     return 0
