@@ -43,13 +43,17 @@ def select(rows: list[dict], split: str, tools=TOOLS, drop_low_alignment=True, e
     return keep
 
 
-def load_gold(gold_dir: Path, tools=TOOLS, split: str = "train"):
+def load_gold(gold_dir: Path, tools=TOOLS, split: str = "train", sites: bool = False):
     """The gold set's pages of ``split`` as labelled scrapes: the html-text scrapes and their
-    hand labels, and the other tools' aligned labels where ``training/gold_eval.py align`` made them."""
+    hand labels, and the other tools' aligned labels where ``training/gold_eval.py align`` made them.
+
+    Without ``sites`` only the single-page sites: the multi-page sites' pages are what
+    ``benchmarks/adaptation.py`` teaches and scores, so a base trained on their hand labels
+    would know them before it is taught."""
     from .gold import labels_path, read_manifest
 
     manifest = {r["file_id"]: r for r in read_manifest(gold_dir)}
-    ids = sorted(f for f, r in manifest.items() if r["split"] == split)
+    ids = sorted(f for f, r in manifest.items() if r["split"] == split and (sites or not r["site_group"]))
     out = []
     for tool in tools:
         if tool == "html-text":
@@ -86,6 +90,8 @@ def main(argv=None) -> int:
                     help="the gold set (training/gold): its train-split pages become hand labels like the seeds")
     ap.add_argument("--gold-weight", type=float, default=None,
                     help="weight of each gold line (default: --seed-weight)")
+    ap.add_argument("--gold-sites", action="store_true",
+                    help="with --gold: also the multi-page sites' pages (the adaptation benchmark's)")
     # The defaults are noiseclf.settings.Settings, the shipped model's (why: its docstring).
     ap.add_argument("--C", type=float, default=Settings.C)
     ap.add_argument("--layout-weight", type=float, default=Settings.layout_weight)
@@ -125,7 +131,7 @@ def main(argv=None) -> int:
     train_scrapes = load_rows(args.corpus, train_rows)
     test_scrapes = load_rows(args.corpus, test_rows)
     seeds = load_labels([args.labels])
-    gold = load_gold(args.gold, tools) if args.gold is not None else []
+    gold = load_gold(args.gold, tools, sites=args.gold_sites) if args.gold is not None else []
     print(f"loaded in {time.perf_counter() - started:.0f} s ({len(gold)} gold scrapes)", file=sys.stderr)
 
     options = Settings(C=args.C, layout_weight=args.layout_weight, char_max_len=args.char_max_len,
