@@ -240,7 +240,7 @@ def load_labels(
     dirs = [Path(d) for d in scrape_dirs]
     # The strict reader for every file: it names file:line and it is faster than the
     # datasets JSON loader at every size measured (2 files 0.01 s against 1.8 s, 800 files /
-    # 18.5 MB 1.3 s against 5.0 s; the loader's import alone made a cold `train` 16 s).
+    # 18.5 MB 1.3 s against 5.0 s), whose import alone was 1.2 s of every `noiseclf train`.
     result = []
     for path in files:
         scrape = _locate_scrape(path, dirs)

@@ -87,7 +87,8 @@ def main(argv=None) -> int:
     # Off by default, as the shipped model was built: with it, fine classes improve but WCXB
     # word F1 drops (training/README.md, "Retraining with the gold set ...").
     ap.add_argument("--gold", type=Path, default=None,
-                    help="the gold set (training/gold): its train-split pages become hand labels like the seeds")
+                    help="the gold set (training/gold): its single-page sites' train-split pages become hand "
+                         "labels like the seeds")
     ap.add_argument("--gold-weight", type=float, default=None,
                     help="weight of each gold line (default: --seed-weight)")
     ap.add_argument("--gold-sites", action="store_true",
