@@ -333,3 +333,21 @@ def test_trafilatura_teaches_the_unpinned_lines_of_snippet_pages(tmp_path, monke
     # the teacher extracts nothing: no taught copy
     monkeypatch.setattr(baselines, "trafilatura_text", lambda h: "")
     assert [s.meta["source"] for s in snippet_labels.snippet_scrapes(tmp_path, "train", teacher=True)] == ["snippets"]
+
+
+def test_gold_training_pages_leave_out_the_adaptation_sites():
+    # The multi-page sites are what benchmarks/adaptation.py teaches and scores: a base
+    # trained with --gold must not have seen their hand labels.
+    from pathlib import Path
+
+    from training.build_model import load_gold
+    from training.gold import read_manifest
+
+    gold = Path(__file__).resolve().parent.parent / "training" / "gold"
+    manifest = {r["file_id"]: r for r in read_manifest(gold)}
+    singles = load_gold(gold, ("html-text",))
+    everything = load_gold(gold, ("html-text",), sites=True)
+    assert singles and all(not manifest[s.name]["site_group"] and manifest[s.name]["split"] == "train" for s in singles)
+    added = {s.name for s in everything} - {s.name for s in singles}
+    assert added and all(manifest[n]["site_group"] for n in added)
+    assert all(s.labels and len(s.labels) == len(s.lines) for s in singles)
