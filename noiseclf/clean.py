@@ -26,7 +26,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .model import Model, Verdict, as_page, check_keep, check_min_probability, decide, render
+from .model import Model, Verdict, as_page, check_keep, check_min_probability, render
 from .memory import page_line_keys
 from .sites import site_of_url
 
@@ -74,16 +74,19 @@ class Cleaner:
     over this cleaner's pages only. ``verdicts``: keep every line's Verdict
     in the results. ``drift``: judge every page (:mod:`noiseclf.drift`).
     ``min_probability``: keep a line only when the labels to keep have at least
-    this probability together (:func:`noiseclf.model.decide`).
+    this probability together; ``page_relative``: apply the model's page-relative
+    drop (False: off; both :func:`noiseclf.model.decide`).
     """
 
     def __init__(self, model: Model, keep: Iterable[str] | str | None = None, site_memory=None,
-                 verdicts: bool = False, drift: bool = True, min_probability: float | None = None):
+                 verdicts: bool = False, drift: bool = True, min_probability: float | None = None,
+                 page_relative: bool = True):
         from .memory import SiteMemory
 
         self.model = model
         self.keep = check_keep(keep)
         self.min_probability = check_min_probability(min_probability)
+        self.page_relative = bool(page_relative)
         self.memory_path: Path | None = None
         if isinstance(site_memory, SiteMemory):
             self.memory = site_memory
@@ -129,7 +132,7 @@ class Cleaner:
                       for site, page, k in zip(sites, pages, keys)]
         use_memory = any(others > 0 for _, others in recurrence)
         proba = self.model.predict(pages, recurrence if use_memory else None, sites)
-        d = decide(proba, self.model.labels, self.keep, self.min_probability)
+        d = self.model.decide(pages, proba, self.keep, self.min_probability, self.page_relative)
         out: list[Cleaned] = [Cleaned(s.name, s.site_name, None, 0, 0) for s in scrapes]
         row = 0
         for i, site, page in zip(present, sites, pages):
@@ -141,7 +144,8 @@ class Cleaner:
             result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist()), k, m - k)
             result.counts = _label_counts(d.best[rows], self.model.labels)
             if self.want_verdicts:
-                result.verdicts = self.model.verdicts([page], proba[rows], self.keep, self.min_probability)[0]
+                result.verdicts = self.model.verdicts([page], proba[rows], self.keep, self.min_probability,
+                                                      self.page_relative)[0]
             if self.drift:
                 self._judge(result, d.probability[rows], d.best[rows] == self._article)
             out[i] = result

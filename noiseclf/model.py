@@ -114,13 +114,49 @@ def check_min_probability(p: float | None) -> float | None:
     return float(p)
 
 
+# The page-relative drop (``relative_drop``, a model's ``Settings.relative_drop``): the page's
+# own prose is its kept lines of REFERENCE_WORDS words or more (at least REFERENCE_LINES of
+# them, else the rule does nothing), and its level the median of their kept probability,
+# counted by words. Lines under DROP_MIN_WORDS words (headings, dates, bylines, code) are never
+# dropped by it: they score lower than prose on every page. Chosen on out-of-fold
+# probabilities (training/README.md, "The page-relative drop").
+REFERENCE_WORDS = 10
+REFERENCE_LINES = 3
+DROP_MIN_WORDS = 5
+
+
+def _relative_drop(kept: np.ndarray, p_keep: np.ndarray, pages: Sequence[Page], drop: float) -> np.ndarray:
+    """``kept`` less each page's lines whose kept probability is over ``drop`` below its prose level."""
+    kept = kept.copy()
+    row = 0
+    for page in pages:
+        rows = slice(row, row + len(page))
+        row += len(page)
+        words = np.fromiter((len(page.lines[i].split()) for i in page.content), dtype=np.int64, count=len(page))
+        k, p = kept[rows], p_keep[rows]
+        prose = k & (words >= REFERENCE_WORDS)
+        if prose.sum() < REFERENCE_LINES:
+            continue
+        order = np.argsort(p[prose], kind="stable")
+        cum = np.cumsum(words[prose][order])
+        level = p[prose][order][np.searchsorted(cum, 0.5 * cum[-1])]
+        kept[rows] = k & ~((p < level - drop) & (words >= DROP_MIN_WORDS))
+    if row != len(kept):
+        raise ValueError(f"pages hold {row} lines, the probabilities {len(kept)}")
+    return kept
+
+
 def decide(proba: np.ndarray, labels: Sequence[str], keep: Iterable[str] | str | None = None,
-           min_probability: float | None = None) -> Decision:
+           min_probability: float | None = None, pages: Sequence[Page] | None = None,
+           relative_drop: float | None = None) -> Decision:
     """The one place where a line's label and keep/drop are decided.
 
     A line's label is its most probable one. It is kept when that label is one
     to keep and, with ``min_probability``, when the labels to keep together have
-    at least that probability (higher: fewer lines kept, more precision).
+    at least that probability (higher: fewer lines kept, more precision). With
+    ``pages`` (the pages the rows are, in order) and ``relative_drop``, a kept
+    line is also dropped when that probability is more than ``relative_drop``
+    below its page's prose (the rule above); its label stays.
     """
     keep = check_keep(keep)
     min_probability = check_min_probability(min_probability)
@@ -129,8 +165,11 @@ def decide(proba: np.ndarray, labels: Sequence[str], keep: Iterable[str] | str |
     best = proba.argmax(axis=1)
     keeps = np.array([lab in keep for lab in labels], dtype=bool)
     kept = keeps[best]
+    p_keep = proba[:, keeps].sum(axis=1)
     if min_probability is not None:
-        kept = kept & (proba[:, keeps].sum(axis=1) >= min_probability)
+        kept = kept & (p_keep >= min_probability)
+    if relative_drop is not None and pages is not None:
+        kept = _relative_drop(kept, p_keep, pages, float(relative_drop))
     return Decision(best, proba[np.arange(len(best)), best], kept)
 
 
@@ -283,10 +322,24 @@ class Model:
             row += m
         return proba
 
+    @property
+    def relative_drop(self) -> float | None:
+        """The page-relative drop this model was built with (``Settings.relative_drop``; :func:`decide`).
+
+        ``None`` (off) for model files written before it, so that they clean as they did."""
+        value = (self.meta.get("options") or {}).get("relative_drop")
+        return None if value is None else float(value)
+
+    def decide(self, pages: Sequence[Page], proba: np.ndarray, keep: Iterable[str] | str | None = None,
+               min_probability: float | None = None, page_relative: bool = True) -> Decision:
+        """:func:`decide` for ``pages`` with this model's labels and page-relative drop."""
+        return decide(proba, self.labels, keep, min_probability, pages,
+                      self.relative_drop if page_relative else None)
+
     def verdicts(self, pages: Sequence[Page], proba: np.ndarray, keep: Iterable[str] | str | None = None,
-                 min_probability: float | None = None) -> list[list[Verdict]]:
+                 min_probability: float | None = None, page_relative: bool = True) -> list[list[Verdict]]:
         """A Verdict for every line of every page, from :meth:`predict`'s probabilities."""
-        d = decide(proba, self.labels, keep, min_probability)
+        d = self.decide(pages, proba, keep, min_probability, page_relative)
         best, top, kept = d.best.tolist(), d.probability.tolist(), d.keep.tolist()
         out, row = [], 0
         for page in pages:
@@ -320,29 +373,31 @@ class Model:
         return self.verdicts(pages, self.predict(pages), keep)
 
     def clean(self, text: str | bytes, keep: Iterable[str] | str | None = None,
-              min_probability: float | None = None) -> str:
+              min_probability: float | None = None, page_relative: bool = True) -> str:
         """The lines of ``text`` whose label is in ``keep`` (default: article), unchanged and in order.
 
         A blank line is kept between two kept lines wherever the original had
-        one between them, so paragraphs stay paragraphs. ``min_probability``:
-        see :func:`decide`.
+        one between them, so paragraphs stay paragraphs. ``min_probability``,
+        ``page_relative`` (the model's page-relative drop; False: off): see :func:`decide`.
         """
         if isinstance(text, (list, tuple)):
             raise UsageError("clean() takes a page's text (str); for lines use classify(lines), "
                              "for many pages clean_many(texts)")
-        return self.clean_many([text], keep, min_probability)[0]
+        return self.clean_many([text], keep, min_probability, page_relative)[0]
 
     def clean_many(self, texts: Sequence[str | bytes], keep: Iterable[str] | str | None = None,
-                   min_probability: float | None = None) -> list[str]:
+                   min_probability: float | None = None, page_relative: bool = True) -> list[str]:
         """Clean many pages with one call into the classifier (faster in bulk)."""
-        return self.clean_counted(texts, keep, min_probability)[0]
+        return self.clean_counted(texts, keep, min_probability, page_relative)[0]
 
     def clean_counted(self, texts: Sequence[str | bytes], keep: Iterable[str] | str | None = None,
-                      min_probability: float | None = None) -> tuple[list[str], list[int], list[int]]:
+                      min_probability: float | None = None,
+                      page_relative: bool = True) -> tuple[list[str], list[int], list[int]]:
         """Cleaned texts, and for each the number of non-blank lines kept and dropped."""
         from .clean import Cleaner, Scrape
 
-        results = Cleaner(self, keep, drift=False, min_probability=min_probability).clean_batch(
+        results = Cleaner(self, keep, drift=False, min_probability=min_probability,
+                          page_relative=page_relative).clean_batch(
             [Scrape(t) for t in _texts(texts, "clean_many")])
         return [r.text for r in results], [r.kept for r in results], [r.dropped for r in results]
 

@@ -73,6 +73,11 @@ def clean_cli(
         help="Keep a line only when the model gives the kept labels at least this probability "
         "(higher: less noise kept, a little more article lost). Default: the most probable label decides.",
     ),
+    page_relative: bool = typer.Option(
+        True, "--page-relative/--no-page-relative",
+        help="Drop a kept line whose probability is far below the page's own prose (other stories' teasers, "
+        "comments beside an article); the model's setting. --no-page-relative: off, a little more recall.",
+    ),
     fmt: Format = typer.Option(
         Format.text, "--format", "-f",
         help="text: the kept lines, unchanged, blank lines between paragraphs. "
@@ -129,7 +134,7 @@ def clean_cli(
                                  "add --site NAME or --site-per-folder", param_hint="--site-memory")
     if corpus is not None or output is not None:
         _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field,
-                      min_probability)
+                      min_probability, page_relative)
         return
     paths = list(paths or [])
     if not paths:
@@ -158,7 +163,7 @@ def clean_cli(
 
     expect_bytes(sum(_size(p) for p in paths if p != STDIN))
     cleaner = Cleaner(load(model), keep_set, site_memory=site_memory, verdicts=fmt is Format.jsonl,
-                      min_probability=min_probability)
+                      min_probability=min_probability, page_relative=page_relative)
     failures = 0
     html_inputs: list[str] = []  # inputs that were HTML, converted by noiseclf.html
     names_seen: dict[str, Path] = {}
@@ -220,7 +225,7 @@ def clean_cli(
 
 
 def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field,
-                  min_probability) -> None:
+                  min_probability, page_relative) -> None:
     """The --corpus mode (noiseclf.corpus does the work)."""
     from ..corpus import clean_corpus
 
@@ -237,6 +242,7 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
         say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds HTML; "
             f"each HTML record is converted to text with {TOOL} before cleaning")
     stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
-                         num_proc=num_proc, model_path=model, url_field=url_field, min_probability=min_probability)
+                         num_proc=num_proc, model_path=model, url_field=url_field, min_probability=min_probability,
+                         page_relative=page_relative)
     say(f"noiseclf: {stats.records} records cleaned into {output}: "
         f"{stats.kept_lines} lines kept, {stats.dropped_lines} dropped")
