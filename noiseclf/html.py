@@ -13,7 +13,7 @@ The converter is inscriptis (``inscriptis.get_text``), called exactly as the
 training corpus calls it (``training/corpus.py``: a leading ``<?xml …?>``
 declaration removed first). Of the four HTML-to-text tools the corpus scrapes
 every page with, the shipped model does best on inscriptis' text: held-out
-word F1 0.818 (html-text 0.809, bs4 0.795, html2text 0.768) and line macro-F1
+word F1 0.817 (html-text 0.809, bs4 0.796, html2text 0.774) and line macro-F1
 0.609 (html-text 0.597), ``training/REPORT.md``; ``benchmarks/html_input.py``
 measures noiseclf on HTML beside trafilatura.
 

@@ -130,17 +130,20 @@ def _relative_drop(kept: np.ndarray, p_keep: np.ndarray, pages: Sequence[Page], 
     kept = kept.copy()
     row = 0
     for page in pages:
-        rows = slice(row, row + len(page))
+        start = row
         row += len(page)
-        words = np.fromiter((len(page.lines[i].split()) for i in page.content), dtype=np.int64, count=len(page))
-        k, p = kept[rows], p_keep[rows]
-        prose = k & (words >= REFERENCE_WORDS)
+        rows = np.flatnonzero(kept[start:row])  # only kept lines are counted, or dropped
+        if len(rows) < REFERENCE_LINES:
+            continue
+        words = np.fromiter((len(page.lines[page.content[j]].split()) for j in rows), dtype=np.int64, count=len(rows))
+        p = p_keep[start + rows]
+        prose = words >= REFERENCE_WORDS
         if prose.sum() < REFERENCE_LINES:
             continue
         order = np.argsort(p[prose], kind="stable")
         cum = np.cumsum(words[prose][order])
         level = p[prose][order][np.searchsorted(cum, 0.5 * cum[-1])]
-        kept[rows] = k & ~((p < level - drop) & (words >= DROP_MIN_WORDS))
+        kept[start + rows[(p < level - drop) & (words >= DROP_MIN_WORDS)]] = False
     if row != len(kept):
         raise ValueError(f"pages hold {row} lines, the probabilities {len(kept)}")
     return kept
