@@ -233,6 +233,10 @@ def _check_meta(path: Path, meta: object) -> dict:
     for part in ("context", "page_stage"):
         if meta.get(part) is not None and not isinstance(meta.get(part), dict):
             raise ModelError(f"{path}: the model's {part} settings {meta.get(part)!r:.60} are not readable: {compat.RETRAIN}")
+    drop = (meta.get("options") or {}).get("relative_drop") if isinstance(meta.get("options"), dict) else None
+    if drop is not None and (isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop <= 1):
+        raise ModelError(f"{path}: the model's page-relative drop {drop!r:.60} is not a number from 0 to 1: "
+                         f"{compat.RETRAIN}")
     if meta.get("site_profiles") is not None:
         from .siteprofile import check_meta
 

@@ -253,6 +253,16 @@ def test_feature_settings_out_of_range(tmp_path, good_model, key, value):
         load_model(bad)
 
 
+@pytest.mark.parametrize("value", ["0.4", -0.1, 1.5, True, [0.4]])
+def test_a_bad_page_relative_drop_is_refused_on_load(tmp_path, good_model, value):
+    meta, blob = read_model_zip(good_model)
+    meta["options"]["relative_drop"] = value
+    bad = write_model_zip(tmp_path / "bad.noiseclf", meta, blob)
+    with pytest.raises(ModelError, match="page-relative drop"):
+        load_model(bad)
+    assert_one_line_error(run_cli("clean", str(SEED), "--model", str(bad)), 3)
+
+
 def test_extra_members_are_ignored_not_executed(tmp_path, good_model):
     """Unknown members (say, a .py file) are never opened; the model itself loads."""
     marker = tmp_path / "marker"
