@@ -100,12 +100,27 @@ def _make_app():
             self.stopped = True
             self.exit()
 
+        def _stop_on_sigint(self) -> None:
+            """A SIGINT from outside (``kill -INT``, the terminal's process group) stops as Ctrl-C does.
+
+            asyncio's own SIGINT handling only cancels the app's main task, which the app can
+            absorb while it waits for input; it then sat there (seen in the test suite, 3 runs of 4).
+            The loop removes the handler when it closes. Labels are saved after every key anyway."""
+            import asyncio
+            import signal
+
+            try:
+                asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.action_stop)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not a Unix event loop, or not the main thread: the default handling stays
+
         def compose(self) -> ComposeResult:
             yield Static(id="status")
             yield DataTable(cursor_type="row", zebra_stripes=False)
             yield Static(id="keys")
 
         def on_mount(self) -> None:
+            self._stop_on_sigint()
             self.title = f"noiseclf label {self.session.scrape.name}"
             table = self.query_one(DataTable)
             for key, label in (("mark", " "), ("line", "line"), ("label", "label"), ("p", "p"), ("text", "text")):
