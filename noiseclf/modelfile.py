@@ -109,7 +109,7 @@ def save_model(model: Model, path: str | Path) -> Path:
                 "type": "LogisticRegression", "n_features": int(model.context.coef_.shape[1])},
             "page_stage": None if model.stage is None else {
                 "type": "LogisticRegression over noiseclf.pagestage features",
-                "n_features": int(model.stage.coef.shape[1])},
+                "n_features": int(model.stage.coef.shape[1]), "mix": model.stage.mix},
             "arrays_sha256": hashlib.sha256(blob).hexdigest(),
             **_profiles_meta(model),
             # What the saved numbers give on fixed lines: loading recomputes it.
@@ -233,6 +233,10 @@ def _check_meta(path: Path, meta: object) -> dict:
     for part in ("context", "page_stage"):
         if meta.get(part) is not None and not isinstance(meta.get(part), dict):
             raise ModelError(f"{path}: the model's {part} settings {meta.get(part)!r:.60} are not readable: {compat.RETRAIN}")
+    mix = (meta.get("page_stage") or {}).get("mix", 1.0)
+    if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not 0 < mix <= 1:
+        raise ModelError(f"{path}: the model's page-stage mix {mix!r:.60} is not a number over 0 and at most 1: "
+                         f"{compat.RETRAIN}")
     drop = (meta.get("options") or {}).get("relative_drop") if isinstance(meta.get("options"), dict) else None
     if drop is not None and (isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop <= 1):
         raise ModelError(f"{path}: the model's page-relative drop {drop!r:.60} is not a number from 0 to 1: "
@@ -338,7 +342,8 @@ def load_model(path: str | Path | None = None) -> Model:
         context = LinearStage(labels, arr["context_coef"], arr["context_intercept"])
     stage = None
     if meta.get("page_stage"):
-        stage = PageStage(labels, arr["stage_mean"], arr["stage_scale"], arr["stage_coef"], arr["stage_intercept"])
+        stage = PageStage(labels, arr["stage_mean"], arr["stage_scale"], arr["stage_coef"], arr["stage_intercept"],
+                          mix=meta["page_stage"].get("mix", 1.0))
     model = Model(Featurizer(settings, arr), LinearStage(labels, arr["coef"], arr["intercept"]), meta,
                   context=context, path=path, stage=stage)
     if meta.get("site_profiles") is not None:

@@ -19,7 +19,10 @@ every line, how they look around it:
 * the distance to the nearest confident article line above and below.
 
 A small multinomial logistic regression over these features (standardised)
-gives the final probabilities. It is trained on out-of-fold first-stage
+gives the stage's probabilities; the final ones are their mean with the first
+stage's (``mix``: the stage's share). Alone the stage smooths where a page's
+main content is short items (forum, collection and product pages lose); the
+mean keeps what it gains on articles and loses nothing there (training/README.md). It is trained on out-of-fold first-stage
 probabilities, so that it learns how far to trust the first stage on sites
 that stage never saw (``training/page_stage.py``).
 """
@@ -156,8 +159,9 @@ class PageStage:
     """The fitted stage: standardisation and a multinomial logistic regression, as plain numbers."""
 
     def __init__(self, labels: Sequence[str], mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
-                 intercept: np.ndarray):
+                 intercept: np.ndarray, mix: float = 1.0):
         self.labels = tuple(labels)
+        self.mix = float(mix)  # the stage's share of the final probabilities (files without it: 1.0)
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.coef = np.asarray(coef, dtype=np.float64)
@@ -169,7 +173,10 @@ class PageStage:
         if len(proba) == 0:
             return proba
         X = (stage_features(proba, pages, self.labels) - self.mean) / self.scale
-        return probabilities(X @ self.coef.T + self.intercept, len(self.labels))
+        staged = probabilities(X @ self.coef.T + self.intercept, len(self.labels))
+        if self.mix >= 1.0:
+            return staged
+        return self.mix * staged + (1.0 - self.mix) * proba
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"stage_mean": self.mean, "stage_scale": self.scale, "stage_coef": self.coef,

@@ -12,7 +12,8 @@ The values were chosen on validation domains of the training split
 n-grams on the first 80 characters of a line (the same accuracy as 160, a third
 faster to clean); the neighbours' words within 3 lines as a block of weight 1
 (+0.005 word F1 over all page types on two validation folds); no second stage
-(it lowered validation word F1); the page-relative drop at 0.4.
+(it lowered validation word F1); the page-relative drop at 0.4. The page-level
+stage's settings are the shipped build's (``training/build_model.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from dataclasses import asdict, dataclass, fields, replace
 # records each of them (noiseclf.compat checks that none is missing or unknown).
 FEATURE_KEYS = ("word_ngrams", "char_ngrams", "word_bits", "char_bits", "char_max_len",
                 "word_weight", "char_weight", "layout_weight", "neighbour_words", "neighbour_words_weight")
+# The settings read only when deciding what to keep, never by a fit (so caches of fits ignore them).
+DECISION_KEYS = ("relative_drop",)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class Settings:
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    def fit_dict(self) -> dict:
+        """What a fit depends on: every setting but the decision's."""
+        return {k: v for k, v in self.as_dict().items() if k not in DECISION_KEYS}
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)

@@ -59,6 +59,7 @@ def _identity_stage(labels):
 def test_the_stage_sits_in_the_one_prediction_path_and_in_the_model_file(tmp_path, shipped_model):
     model = load_model()
     pages = _pages()
+    model.stage = None
     before = model.predict(pages)
     model.stage = _identity_stage(model.labels)
     np.testing.assert_allclose(model.predict(pages), before, atol=1e-6)
@@ -75,6 +76,45 @@ def test_the_stage_sits_in_the_one_prediction_path_and_in_the_model_file(tmp_pat
     text = SEEDS.joinpath("000_4242c970553a3e99.txt").read_text(encoding="utf-8")
     assert all(v.label == "article" for v in model.classify_text(text) if v.label)
     assert model.clean(text) == noiseclf.Cleaner(model).clean_batch([noiseclf.Scrape(text)])[0].text
+
+
+def test_the_stage_is_averaged_with_the_first_stage_by_its_mix(tmp_path):
+    model = load_model()
+    pages = _pages()
+    model.stage = None
+    first = model.predict(pages)
+    art = model.labels.index("article")
+    biased = _identity_stage(model.labels)
+    biased.intercept[art] = 50.0  # alone, this stage calls every line article
+    model.stage = biased
+    alone = model.predict(pages)
+    assert (alone.argmax(axis=1) == art).all()
+    biased.mix = 0.25
+    mixed = model.predict(pages)
+    np.testing.assert_allclose(mixed, 0.25 * alone + 0.75 * first, atol=1e-9)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0)
+    path = save_model(model, tmp_path / "mixed.noiseclf")
+    assert read_meta(path)["page_stage"]["mix"] == 0.25
+    again = load_model(path)
+    assert again.stage.mix == 0.25
+    np.testing.assert_allclose(again.predict(pages), mixed, atol=1e-9)
+
+
+def test_a_stage_without_a_mix_is_the_stage_alone(tmp_path):
+    """Files from before the mix carry a stage that gave the final probabilities by itself."""
+    from trust_support import read_model_zip, write_model_zip
+
+    model = load_model()
+    pages = _pages()
+    stage = _identity_stage(model.labels)
+    stage.intercept[model.labels.index("nav")] = 3.0
+    model.stage = stage
+    alone = model.predict(pages)
+    meta, blob = read_model_zip(save_model(model, tmp_path / "m.noiseclf"))
+    del meta["page_stage"]["mix"]
+    old = load_model(write_model_zip(tmp_path / "old.noiseclf", meta, blob))
+    assert old.stage.mix == 1.0
+    np.testing.assert_allclose(old.predict(pages), alone, atol=1e-9)
 
 
 def test_min_probability_trades_recall_for_precision(shipped_model):

@@ -45,6 +45,18 @@ def good_model(tmp_path_factory):
     return train_small_model(tmp_path_factory.mktemp("model") / "good.noiseclf")
 
 
+@pytest.fixture(scope="module")
+def staged_model(tmp_path_factory, good_model):
+    """The small model with a page stage (its probabilities averaged with the first stage's)."""
+    from noiseclf.modelfile import save_model
+    from noiseclf.pagestage import PageStage, feature_dim
+
+    model = load_model(good_model)
+    k, d = len(model.labels), feature_dim(len(model.labels))
+    model.stage = PageStage(model.labels, np.zeros(d), np.ones(d), np.zeros((k, d)), np.zeros(k), mix=0.5)
+    return save_model(model, tmp_path_factory.mktemp("staged") / "staged.noiseclf")
+
+
 def _armed(cls, marker):
     """Pickle bytes of the payload, after checking they really create the marker when unpickled."""
     data = pickle.dumps(cls(marker), protocol=4)
@@ -259,6 +271,16 @@ def test_a_bad_page_relative_drop_is_refused_on_load(tmp_path, good_model, value
     meta["options"]["relative_drop"] = value
     bad = write_model_zip(tmp_path / "bad.noiseclf", meta, blob)
     with pytest.raises(ModelError, match="page-relative drop"):
+        load_model(bad)
+    assert_one_line_error(run_cli("clean", str(SEED), "--model", str(bad)), 3)
+
+
+@pytest.mark.parametrize("value", [0, -0.5, 1.5, "0.5", True, None])
+def test_a_bad_page_stage_mix_is_refused_on_load(tmp_path, staged_model, value):
+    meta, blob = read_model_zip(staged_model)
+    meta["page_stage"]["mix"] = value
+    bad = write_model_zip(tmp_path / "bad.noiseclf", meta, blob)
+    with pytest.raises(ModelError, match="page-stage mix"):
         load_model(bad)
     assert_one_line_error(run_cli("clean", str(SEED), "--model", str(bad)), 3)
 

@@ -24,6 +24,12 @@ from noiseclf.train import evaluate, fit, training_data_summary
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ("html-text", "inscriptis", "html2text", "bs4")
+# The page stage's training data: out-of-fold first-stage probabilities of every 4th
+# training page over 4 site-disjoint folds, the seeds at weight 20 (what its validation
+# used, training/page_stage.py). Its C and its share of the final probabilities were
+# chosen there (training/README.md, "The page-level stage").
+OOF_EVERY, OOF_FOLDS, OOF_SEED_WEIGHT = 4, 4, 20.0
+STAGE_C, STAGE_MIX = 0.1, 0.5
 
 
 def read_manifest(corpus: Path) -> list[dict]:
@@ -112,12 +118,13 @@ def main(argv=None) -> int:
     ap.add_argument("--word-dropout", type=float, default=Settings.word_dropout,
                     help="share of training lines copied without word n-grams (noiseclf/settings.py)")
     ap.add_argument("--context", action="store_true", help="fit the earlier second stage over neighbours")
-    # Off: no page-level stage beat the first stage alone on validation domains
-    # (training/README.md, "The page-level stage").
-    ap.add_argument("--page-stage", action=argparse.BooleanOptionalAction, default=False,
+    # On: the LR page stage, averaged with the first stage, beat the first stage on
+    # site-disjoint validation (training/README.md, "The page-level stage").
+    ap.add_argument("--page-stage", action=argparse.BooleanOptionalAction, default=True,
                     help="fit the page-level stage on out-of-fold probabilities (training/page_stage.py)")
-    ap.add_argument("--stage-folds", type=int, default=4)
-    ap.add_argument("--stage-C", type=float, default=1.0)
+    ap.add_argument("--stage-C", type=float, default=STAGE_C)
+    ap.add_argument("--stage-mix", type=float, default=STAGE_MIX,
+                    help="the page stage's share of the final probabilities (the rest: the first stage's)")
     # Every 2nd training page (half the domains; the shipped model since the teacher lines):
     # on the held-out split it beat every 4th page (article 0.923 -> 0.925, all pages 0.793 ->
     # 0.798, gold macro-F1 0.518 -> 0.526) in 20 minutes' fit; training/README.md.
@@ -162,12 +169,15 @@ def main(argv=None) -> int:
     if args.page_stage:
         from .page_stage import cached_out_of_fold, fit_stage
 
-        oof, labels = cached_out_of_fold(train_scrapes, hand, args.stage_folds, options, args.seed_weight,
+        # The stage learns how far to trust the first stage on sites it never saw.
+        stage_scrapes = load_rows(args.corpus, select(manifest, "train", tools, every=OOF_EVERY))
+        oof, labels = cached_out_of_fold(stage_scrapes, seeds, OOF_FOLDS, options, OOF_SEED_WEIGHT,
                                          ROOT / "build" / "page_stage", lambda m: print(m, file=sys.stderr))
         assert tuple(labels) == model.labels
-        model.stage = fit_stage(train_scrapes, oof, labels, C=args.stage_C)
+        model.stage = fit_stage(stage_scrapes, oof, labels, C=args.stage_C, mix=args.stage_mix)
         model.meta["page_stage_training"] = {
-            "folds": args.stage_folds, "C": args.stage_C,
+            "folds": OOF_FOLDS, "every": OOF_EVERY, "seed_weight": OOF_SEED_WEIGHT, "C": args.stage_C,
+            "mix": args.stage_mix, "scrapes": len(stage_scrapes),
             "data": "out-of-fold first-stage probabilities of the training scrapes (site-disjoint folds)"}
 
     held = evaluate(model, test_scrapes)

@@ -39,7 +39,7 @@ from noiseclf.pagestage import stage_features
 from noiseclf.settings import Settings
 from noiseclf.train import fit, pages_and_targets
 
-from .build_model import load_rows, read_manifest, select
+from .build_model import OOF_EVERY, OOF_FOLDS, OOF_SEED_WEIGHT, STAGE_C, load_rows, read_manifest, select
 from .corpus import load_page
 from .wordf1 import word_f1
 
@@ -85,7 +85,7 @@ def out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weight: flo
 def cached_out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weight: float, cache_dir: Path, log):
     """:func:`out_of_fold`, remembered in ``cache_dir`` under a key of everything it depends on."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha1(json.dumps([folds, seed_weight, settings.as_dict(),
+    key = hashlib.sha1(json.dumps([folds, seed_weight, settings.fit_dict(),
                                    [(s.meta["file_id"], s.meta["tool"]) for s in scrapes],
                                    [s.name for s in seeds]]).encode()).hexdigest()[:12]
     cache = cache_dir / f"oof-{key}.npz"
@@ -98,11 +98,13 @@ def cached_out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weig
     return oof, labels
 
 
-def fit_stage(scrapes, oof, labels, C: float = 1.0, class_weight=None):
+def fit_stage(scrapes, oof, labels, C: float = STAGE_C, class_weight=None, mix: float = 1.0):
     """The page-level stage fitted on out-of-fold first-stage probabilities of ``scrapes``."""
     pages = [Page(s.lines) for s in scrapes]
     _, y = pages_and_targets(scrapes)
-    return fit_lr(stage_features(np.vstack(oof), pages, labels), y, labels, C, class_weight)
+    stage = fit_lr(stage_features(np.vstack(oof), pages, labels), y, labels, C, class_weight)
+    stage.mix = float(mix)
+    return stage
 
 
 def kept_text(page: Page, proba: np.ndarray, labels) -> str:
@@ -235,6 +237,9 @@ CANDIDATES = {
     "first stage, min_probability 0.6": ("threshold", 0.6, None),
     "LR stage, C 0.1": ("lr", 0.1, None),
     "LR stage, C 1": ("lr", 1.0, None),
+    "LR stage, C 0.1, mean with the first stage (stage 0.25)": ("lr", 0.1, None, 0.25),
+    "LR stage, C 0.1, mean with the first stage (stage 0.5)": ("lr", 0.1, None, 0.5),
+    "LR stage, C 0.1, mean with the first stage (stage 0.75)": ("lr", 0.1, None, 0.75),
     "LR stage, C 0.1, classes balanced": ("lr", 0.1, "balanced"),
     "LR stage, C 0.1, lines weighted by their words": ("lr-words", 0.1, None),
     "article-or-not LR stage, C 0.1": ("binary", 0.1, None),
@@ -245,13 +250,15 @@ CANDIDATES = {
 
 
 def fit_candidate(spec, X, y, w, pages, P, labels):
-    kind, C, cw = spec
+    kind, C, cw, *mix = spec
     if kind == "crf":
         return fit_crf(X, y, labels, [len(p) for p in pages], C)
     if kind == "threshold":
         return _Threshold(C)
     if kind == "lr":
-        return fit_lr(X, y, labels, C, cw)
+        stage = fit_lr(X, y, labels, C, cw)
+        stage.mix = mix[0] if mix else 1.0
+        return stage
     if kind == "lr-words":
         return fit_lr(X, y, labels, C, cw, w)
     if kind == "binary":
@@ -266,13 +273,15 @@ def main(argv=None) -> int:
     ap.add_argument("--wcxb", type=Path, required=True)
     ap.add_argument("--corpus", type=Path, default=ROOT / "build" / "corpus")
     ap.add_argument("--labels", type=Path, default=ROOT / "labels")
-    ap.add_argument("--every", type=int, default=4, help="every N-th training page (as the shipped build)")
-    ap.add_argument("--folds", type=int, default=4, help="first stage's out-of-fold split")
+    ap.add_argument("--every", type=int, default=OOF_EVERY, help="every N-th training page (as the shipped build)")
+    ap.add_argument("--folds", type=int, default=OOF_FOLDS, help="first stage's out-of-fold split")
     ap.add_argument("--cv", type=int, default=4, help="second stage's cross-validation folds")
-    ap.add_argument("--seed-weight", type=float, default=20.0)
+    ap.add_argument("--seed-weight", type=float, default=OOF_SEED_WEIGHT)
     ap.add_argument("--cache", type=Path, default=ROOT / "build" / "page_stage")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--only", action="append", default=None, help="score only candidates whose name has this")
+    ap.add_argument("--relative-drop", type=float, default=None,
+                    help="score with the page-relative drop at this level (the shipped decision: 0.4)")
     args = ap.parse_args(argv)
 
     def log(msg):
@@ -318,7 +327,8 @@ def main(argv=None) -> int:
         for i, s in enumerate(scrapes):
             stage, p_i = proba[i] if isinstance(proba[i], tuple) else (None, proba[i])
             minp = getattr(stage, "min_probability", None)
-            prf = word_f1(render(pages[i], decide(p_i, labels, None, minp).keep.tolist()), gold[s.meta["file_id"]])
+            keep = decide(p_i, labels, None, minp, pages=[pages[i]], relative_drop=args.relative_drop).keep
+            prf = word_f1(render(pages[i], keep.tolist()), gold[s.meta["file_id"]])
             by_type[s.meta.get("page_type", "?")].append(prf)
             by_type["all"].append(prf)
         results[name] = {t_: [float(np.mean([x[j] for x in v])) for j in range(3)] + [len(v)]
