@@ -201,6 +201,19 @@ def test_agreement_figures(golddir, two_passes):
     ai, ni = labels.index("article"), labels.index("nav")
     assert (m[ai][ai], m[ai][ni], m[ni][ai], m[ni][ni]) == (5, 1, 1, 3)
     assert sum(map(sum, m)) == 10
+    # keep/drop: with only article and nav in use it is the 5-class figure; no multi-page site here
+    assert res["keep_drop"]["accuracy"] == pytest.approx(0.8) and res["keep_drop_per_site"] == {}
+
+
+def test_keep_drop_agreement_per_site_is_the_mean_over_its_pages(golddir, two_passes):
+    rows = [json.loads(x) for x in (golddir / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        r["site_group"] = "a.example"
+    (golddir / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = gold.agreement(*two_passes, golddir)
+    per_page = [res["per_page"][f]["accuracy"] for f in ("p1", "p2")]
+    assert res["keep_drop_per_site"] == {"a.example": {"pages": 2, "accuracy": pytest.approx(sum(per_page) / 2)}}
+    assert res["keep_drop_per_site"]["a.example"]["accuracy"] != pytest.approx(res["keep_drop"]["accuracy"])
 
 
 def test_agreement_cli_json_and_disagreements(golddir, two_passes, tmp_path, capsys):

@@ -720,7 +720,9 @@ def agreement(p1, p2, gold: Path) -> dict:
     one, two, problems = _load_two(p1, p2, gold)
     if problems:
         raise ValueError("\n".join(problems))
-    ptype = {r["file_id"]: r["page_type"] for r in read_manifest(gold)}
+    manifest = read_manifest(gold)
+    ptype = {r["file_id"]: r["page_type"] for r in manifest}
+    group = {r["file_id"]: r["site_group"] for r in manifest}
     common = sorted(set(one) & set(two))
     a, b, kinds, pages = [], [], [], []
     for fid in common:
@@ -750,6 +752,16 @@ def agreement(p1, p2, gold: Path) -> dict:
         res["per_page"][fid] = _stats([a[i] for i in idx], [b[i] for i in idx])
     res["confusion"] = {"labels": list(LABELS), "rows": "pass1", "columns": "pass2",
                         "matrix": [[sum(1 for x, y in zip(a, b) if x == r and y == c) for c in LABELS] for r in LABELS]}
+    # What cleaning keeps (article or not); per multi-page site as the adaptation benchmark
+    # scores a site (mean over its pages): how far two people agree where a model is asked 0.98.
+    res["keep_drop"] = _stats([x == "article" for x in a], [y == "article" for y in b])
+    res["keep_drop_per_site"] = {}
+    for site in sorted({group.get(f) for f in common if group.get(f)}):
+        accs = []
+        for fid in (f for f in common if group.get(f) == site):
+            idx = [i for i, f in enumerate(pages) if f == fid]
+            accs.append(_stats([a[i] == "article" for i in idx], [b[i] == "article" for i in idx])["accuracy"])
+        res["keep_drop_per_site"][site] = {"pages": len(accs), "accuracy": _r(sum(accs) / len(accs))}
     return res
 
 
@@ -771,6 +783,15 @@ def print_agreement(res: dict, out=None) -> None:
     print("per page type:\n  type           pages  lines  accuracy  kappa", file=out)
     for t, s in res["per_page_type"].items():
         print(f"  {t:<14}{s['pages']:>6}{s['lines']:>7}  {_f(s['accuracy']):>8}  {_f(s['kappa'])}", file=out)
+    kd = res.get("keep_drop")
+    if kd:
+        print(f"keep/drop (article or not): accuracy {_f(kd['accuracy'])}  kappa {_f(kd['kappa'])}", file=out)
+    sites = res.get("keep_drop_per_site") or {}
+    if sites:
+        mean = sum(v["accuracy"] for v in sites.values()) / len(sites)
+        print(f"keep/drop per multi-page site (mean over its pages; mean over sites {mean:.3f}):", file=out)
+        for site, v in sites.items():
+            print(f"  {site:<24}{v['pages']:>3} pages  {_f(v['accuracy'])}", file=out)
     print("confusion (rows pass1, columns pass2):", file=out)
     labs = res["confusion"]["labels"]
     print("  " + " " * 15 + "".join(f"{lab:>15}" for lab in labs), file=out)
