@@ -135,7 +135,7 @@ def _relative_drop(kept: np.ndarray, p_keep: np.ndarray, pages: Sequence[Page], 
         rows = np.flatnonzero(kept[start:row])  # only kept lines are counted, or dropped
         if len(rows) < REFERENCE_LINES:
             continue
-        words = np.fromiter((len(page.lines[page.content[j]].split()) for j in rows), dtype=np.int64, count=len(rows))
+        words = page.words[rows]
         p = p_keep[start + rows]
         prose = words >= REFERENCE_WORDS
         if prose.sum() < REFERENCE_LINES:

@@ -29,7 +29,6 @@ that stage never saw (``training/page_stage.py``).
 
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 import numpy as np
@@ -38,7 +37,8 @@ from .features import Page
 
 WINDOWS = (1, 3, 10)
 SEGMENT_RADIUS = 3  # the article probability is smoothed over +-3 lines to find segments
-_TERMINAL = re.compile(r"[.!?:;]['\"\u2019\u201d)\]]*$")
+_FINAL = frozenset(".!?:;")  # final punctuation, before any closing quotes and brackets
+_CLOSERS = "'\"\u2019\u201d)]"
 
 
 def _page_index(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,13 +66,14 @@ def _runs(flag: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _headline_like(pages: Sequence[Page]) -> np.ndarray:
+    """2-20 words and no final punctuation."""
     out = []
     for p in pages:
-        for i in p.content:
-            s = p.lines[i].strip()
-            nw = len(s.split())
-            out.append(2 <= nw <= 20 and _TERMINAL.search(s) is None)
-    return np.array(out, dtype=bool)
+        head = (p.words >= 2) & (p.words <= 20)
+        for j in np.flatnonzero(head):
+            head[j] = p.lines[p.content[j]].rstrip().rstrip(_CLOSERS)[-1:] not in _FINAL
+        out.append(head)
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
 
 
 def stage_features(proba: np.ndarray, pages: Sequence[Page], labels: Sequence[str]) -> np.ndarray:

@@ -47,6 +47,18 @@ def test_features_see_the_main_article_segment(shipped_model):
     assert head[-3:].tolist() == [1.0, 1.0, 1.0] and head[5] == 0.0
 
 
+def test_headline_like_lines_have_2_to_20_words_and_no_final_punctuation():
+    from noiseclf.pagestage import _headline_like
+
+    cases = {"Other story headline here": True, "One": False, "A full sentence ends here.": False,
+             'He said "stop."': False, "Is this a question? \u201d": True, "Is this a question?\u201d": False,
+             "Read more (video)": True, "Ends with a colon:": False, "  spaced   out  words  ": True,
+             " ".join(["w"] * 21): False, " ".join(["w"] * 20): True}
+    page = Page(list(cases) + ["", "Second page line"])
+    assert _headline_like([page, Page(["Two words"])]).tolist() == list(cases.values()) + [True, True]
+    assert page.words.tolist() == [len(x.split()) for x in cases] + [3]
+
+
 def _identity_stage(labels):
     """A stage that gives back the first stage's probabilities: softmax(log p) = p."""
     k = len(labels)

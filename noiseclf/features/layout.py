@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -31,6 +32,13 @@ class Page:
 
     def __len__(self) -> int:  # number of rows the page contributes
         return len(self.content)
+
+    @cached_property
+    def words(self) -> np.ndarray:
+        """Whitespace-separated words of each non-blank line (the page stage and the
+        page-relative drop both read them: counted once)."""
+        return np.fromiter((len(self.lines[i].split()) for i in self.content), dtype=np.int64,
+                           count=len(self.content))
 
 
 # Shape features repeated for each neighbour, and the neighbours' offsets.
