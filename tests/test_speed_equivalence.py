@@ -165,6 +165,7 @@ def _random_model(tmp_path: Path, labels: list[str], seed: int, extra: dict | No
     meta = dict(base.meta)
     meta.pop("selfcheck", None)  # the base's self-check speaks for its own arrays, not these
     meta.pop("context", None)  # first stage only: the random arrays have no second stage
+    meta.pop("page_stage", None)  # ... nor a page stage
     meta["labels"] = labels
     nw, nc = 2**12, 2**12
     meta["featurizer"] = dict(meta["featurizer"], word_bits=12, char_bits=12, word_weight=0.7, char_weight=1.3,
@@ -288,10 +289,11 @@ def test_clean_counted_matches_the_verdicts(path):
     for keep in (("article",), ("article", "nav"), ("footer",)):
         cleaned, kept, dropped = model.clean_counted(texts, keep)
         for text, c, k, d in zip(texts, cleaned, kept, dropped):
-            verdicts = model.classify_text(text)
-            assert c == render_kept(verdicts, set(keep))
-            assert k == sum(v.label in keep for v in verdicts)
-            assert d == sum(v.label is not None and v.label not in keep for v in verdicts)
+            verdicts = model.classify_text(text, keep)  # keep flags: the labels kept, less the page-relative drop
+            assert c == render_kept(verdicts)
+            assert k == sum(v.label is not None and bool(v.keep) for v in verdicts)
+            assert d == sum(v.label is not None and not v.keep for v in verdicts)
+            assert all(v.label in keep for v in verdicts if v.keep)
         assert model.clean_many(texts, keep) == cleaned
 
 
