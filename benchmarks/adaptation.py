@@ -240,8 +240,13 @@ def mean_word_f1(model, pages) -> float:
     return float(np.mean([word_f1(c, g)[2] for c, (_, _, g) in zip(cleaned, pages)]))
 
 
-def cli_seconds(labelled, site: str, exe: Path | None = None) -> float:
-    """Wall time of the whole ``noiseclf train`` command for these labelled pages."""
+def cli_run(labelled, site: str, exe: Path | None = None) -> dict:
+    """The whole ``noiseclf train`` command for these labelled pages: its wall time, its CPU
+    time (so that a slow run shows whether it computed or waited) and the time it reports
+    itself from its start to the written model (the rest is start-up and imports)."""
+    import re
+    import resource
+
     exe = exe or Path(sys.executable).with_name("noiseclf")
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp) / "labels"
@@ -249,13 +254,24 @@ def cli_seconds(labelled, site: str, exe: Path | None = None) -> float:
         for s in labelled:
             shutil.copy(s.labels_path, d / s.labels_path.name)
             shutil.copy(s.scrape_path, d / (s.labels_path.stem + ".txt"))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         r = subprocess.run([str(exe), "train", "--labels", str(d), "--out", str(Path(tmp) / "m.noiseclf"),
                             "--site", site], capture_output=True, text=True, cwd=tmp)
         secs = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if r.returncode != 0:
             log(f"noiseclf train failed ({r.returncode}): {r.stderr[-400:]}")
-    return secs
+    inside = re.search(r"model written to .* in ([0-9.]+) s", r.stderr)
+    return {"seconds": secs,
+            "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "inside": float(inside.group(1)) if inside else None,
+            "major_faults": after.ru_majflt - before.ru_majflt}
+
+
+def cli_seconds(labelled, site: str, exe: Path | None = None) -> float:
+    """Wall time of the whole ``noiseclf train`` command for these labelled pages."""
+    return cli_run(labelled, site, exe)["seconds"]
 
 
 def first_runs(labelled, site: str, runs: int = 3) -> list[float]:
@@ -436,10 +452,12 @@ def main(argv=None) -> int:
     if args.cli_timing:
         for site in names:
             for combo in itertools.combinations(range(len(sites[site])), 2):
-                cli.append({"site": site, "seconds": cli_seconds([sites[site][i] for i in combo], site),
+                cli.append({"site": site, **cli_run([sites[site][i] for i in combo], site),
                             "load": os.getloadavg()[0]})
+        slow = max(cli, key=lambda c: c["seconds"])
         log(f"noiseclf train, 2 pages: {np.mean([c['seconds'] for c in cli]):.2f} s mean, "
-            f"{max(c['seconds'] for c in cli):.2f} s max")
+            f"{slow['seconds']:.2f} s max (run {cli.index(slow) + 1} of {len(cli)}: {slow['cpu']:.2f} s CPU, "
+            f"{slow['inside']} s from its start to the written model, {slow['major_faults']} major page faults)")
     first = []
     if args.cli_timing and args.first_run:
         site = names[0]
@@ -563,6 +581,11 @@ def main(argv=None) -> int:
         print(f"\n`noiseclf train` for 2 labelled pages, start-up included ({len(cli)} runs): "
               f"{np.mean([c['seconds'] for c in cli]):.2f} s mean, {max(c['seconds'] for c in cli):.2f} s max "
               f"(load average during the runs {np.mean([c['load'] for c in cli]):.2f} on {os.cpu_count()} cores)")
+        slow = max(cli, key=lambda c: c["seconds"])
+        print(f"the slowest, run {cli.index(slow) + 1}: {slow['seconds']:.2f} s wall, {slow['cpu']:.2f} s CPU, "
+              f"{slow['inside']} s from the command's start to the written model, {slow['major_faults']} major page "
+              f"faults; the median run: {np.median([c['cpu'] for c in cli]):.2f} s CPU, "
+              f"{np.median([c['inside'] or 0 for c in cli]):.2f} s inside")
     if first:
         print(f"right after `pip install .` into a new venv, page cache dropped: first run {first[0]:.2f} s, "
               f"then {', '.join(f'{x:.2f}' for x in first[1:])} s")
