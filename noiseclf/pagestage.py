@@ -20,9 +20,10 @@ every line, how they look around it:
 
 A small multinomial logistic regression over these features (standardised)
 gives the stage's probabilities; the final ones are their mean with the first
-stage's (``mix``: the stage's share). Alone the stage smooths where a page's
+stage's (``mix``: the stage's share). Alone, the stage smooths where a page's
 main content is short items (forum, collection and product pages lose); the
-mean keeps what it gains on articles and loses nothing there (training/README.md). It is trained on out-of-fold first-stage
+mean keeps most of its gain on articles and most of the first stage's on those
+pages (training/README.md). It is trained on out-of-fold first-stage
 probabilities, so that it learns how far to trust the first stage on sites
 that stage never saw (``training/page_stage.py``).
 """

@@ -265,22 +265,19 @@ def test_feature_settings_out_of_range(tmp_path, good_model, key, value):
         load_model(bad)
 
 
-@pytest.mark.parametrize("value", ["0.4", -0.1, 1.5, True, [0.4]])
-def test_a_bad_page_relative_drop_is_refused_on_load(tmp_path, good_model, value):
-    meta, blob = read_model_zip(good_model)
-    meta["options"]["relative_drop"] = value
-    bad = write_model_zip(tmp_path / "bad.noiseclf", meta, blob)
-    with pytest.raises(ModelError, match="page-relative drop"):
-        load_model(bad)
-    assert_one_line_error(run_cli("clean", str(SEED), "--model", str(bad)), 3)
+# A decision setting a file records: the model fixture, where the value sits, what the error names.
+_BAD_DECISION_SETTINGS = [("good_model", ("options", "relative_drop"), v, "page-relative drop")
+                          for v in ["0.4", -0.1, 1.5, True, [0.4]]]
+_BAD_DECISION_SETTINGS += [("staged_model", ("page_stage", "mix"), v, "page-stage mix")
+                           for v in [0, -0.5, 1.5, "0.5", True, None]]
 
 
-@pytest.mark.parametrize("value", [0, -0.5, 1.5, "0.5", True, None])
-def test_a_bad_page_stage_mix_is_refused_on_load(tmp_path, staged_model, value):
-    meta, blob = read_model_zip(staged_model)
-    meta["page_stage"]["mix"] = value
+@pytest.mark.parametrize("fixture,where,value,named", _BAD_DECISION_SETTINGS)
+def test_a_bad_decision_setting_is_refused_on_load(tmp_path, request, fixture, where, value, named):
+    meta, blob = read_model_zip(request.getfixturevalue(fixture))
+    meta[where[0]][where[1]] = value
     bad = write_model_zip(tmp_path / "bad.noiseclf", meta, blob)
-    with pytest.raises(ModelError, match="page-stage mix"):
+    with pytest.raises(ModelError, match=named):
         load_model(bad)
     assert_one_line_error(run_cli("clean", str(SEED), "--model", str(bad)), 3)
 

@@ -27,7 +27,7 @@ TOOLS = ("html-text", "inscriptis", "html2text", "bs4")
 # The page stage's training data: out-of-fold first-stage probabilities of every 4th
 # training page over 4 site-disjoint folds, the seeds at weight 20 (what its validation
 # used, training/page_stage.py). Its C and its share of the final probabilities were
-# chosen there (training/README.md, "The page-level stage").
+# chosen there (training/README.md, "The page stage averaged with the first stage").
 OOF_EVERY, OOF_FOLDS, OOF_SEED_WEIGHT = 4, 4, 20.0
 STAGE_C, STAGE_MIX = 0.1, 0.5
 
@@ -119,7 +119,7 @@ def main(argv=None) -> int:
                     help="share of training lines copied without word n-grams (noiseclf/settings.py)")
     ap.add_argument("--context", action="store_true", help="fit the earlier second stage over neighbours")
     # On: the LR page stage, averaged with the first stage, beat the first stage on
-    # site-disjoint validation (training/README.md, "The page-level stage").
+    # site-disjoint validation (training/README.md, "The page stage averaged with the first stage").
     ap.add_argument("--page-stage", action=argparse.BooleanOptionalAction, default=True,
                     help="fit the page-level stage on out-of-fold probabilities (training/page_stage.py)")
     ap.add_argument("--stage-C", type=float, default=STAGE_C)
