@@ -26,7 +26,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .model import Model, Verdict, as_page, check_keep, check_min_probability, render
+from .model import Decision, Model, Verdict, as_page, check_keep, check_min_probability, render
 from .memory import page_line_keys
 from .sites import site_of_url
 
@@ -144,8 +144,8 @@ class Cleaner:
             result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist()), k, m - k)
             result.counts = _label_counts(d.best[rows], self.model.labels)
             if self.want_verdicts:
-                result.verdicts = self.model.verdicts([page], proba[rows], self.keep, self.min_probability,
-                                                      self.page_relative)[0]
+                result.verdicts = self.model.verdicts_of(
+                    [page], Decision(d.best[rows], d.probability[rows], keep_rows))[0]
             if self.drift:
                 self._judge(result, d.probability[rows], d.best[rows] == self._article)
             out[i] = result

@@ -342,7 +342,10 @@ class Model:
     def verdicts(self, pages: Sequence[Page], proba: np.ndarray, keep: Iterable[str] | str | None = None,
                  min_probability: float | None = None, page_relative: bool = True) -> list[list[Verdict]]:
         """A Verdict for every line of every page, from :meth:`predict`'s probabilities."""
-        d = self.decide(pages, proba, keep, min_probability, page_relative)
+        return self.verdicts_of(pages, self.decide(pages, proba, keep, min_probability, page_relative))
+
+    def verdicts_of(self, pages: Sequence[Page], d: Decision) -> list[list[Verdict]]:
+        """A Verdict for every line of every page, from a :meth:`decide` already made for their rows."""
         best, top, kept = d.best.tolist(), d.probability.tolist(), d.keep.tolist()
         out, row = [], 0
         for page in pages:

@@ -93,7 +93,7 @@ def stage_features(proba: np.ndarray, pages: Sequence[Page], labels: Sequence[st
         cols.append(_window_mean(csum, rows, starts, ends, w))
     cols.append((csum[ends] - csum[starts]) / page_len[:, None])
 
-    chars = np.array([len(p.lines[i].strip()) for p in pages for i in p.content], dtype=np.float64)
+    chars = np.concatenate([p.chars for p in pages])
     a = proba[:, art]
     mass = a * chars
     msum = np.r_[0.0, np.cumsum(mass)]

@@ -40,6 +40,12 @@ class Page:
         return np.fromiter((len(self.lines[i].split()) for i in self.content), dtype=np.int64,
                            count=len(self.content))
 
+    @cached_property
+    def chars(self) -> np.ndarray:
+        """Characters of each non-blank line without its surrounding white space (the page stage)."""
+        return np.fromiter((len(self.lines[i].strip()) for i in self.content), dtype=np.float64,
+                           count=len(self.content))
+
 
 # Shape features repeated for each neighbour, and the neighbours' offsets.
 _NEIGHBOUR_SHAPES = ("log_chars", "log_words", "ends_terminal", "bullet", "log_indent", "title_frac",
