@@ -77,10 +77,10 @@ def held_out_pages(wcxb: Path, limit: int | None):
             return
 
 
-def run(wcxb: Path, limit: int | None = None, log=sys.stderr) -> dict:
+def run(wcxb: Path, limit: int | None = None, log=sys.stderr, model_path: Path | None = None) -> dict:
     from noiseclf import load_model
 
-    model = load_model()
+    model = load_model(model_path)
     fns = systems(model)
     rows, seconds = [], {name: 0.0 for name in fns}
     for i, (fid, html, gt) in enumerate(held_out_pages(wcxb, limit), 1):
@@ -121,10 +121,11 @@ def main(argv=None) -> int:
     ap.add_argument("--wcxb", type=Path, required=True, help="the WCXB-dev folder (html/, ground-truth/)")
     ap.add_argument("--limit", type=int, default=None, help="at most this many held-out pages")
     ap.add_argument("--json", type=Path, default=None, help="also write every page's scores here")
+    ap.add_argument("--model", type=Path, default=None, help="a model file (default: the shipped model)")
     args = ap.parse_args(argv)
     if not (args.wcxb / "html").is_dir():
         ap.error(f"{args.wcxb}: no html/ folder; pass the WCXB-dev folder")
-    result = run(args.wcxb, args.limit)
+    result = run(args.wcxb, args.limit, model_path=args.model)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
     sys.stdout.write(table(result))

@@ -502,7 +502,8 @@ def site_holdout_report(base: Model, stage: dict, groups, options: ProfileOption
     """Each labelled page of a site with two or more, held out in turn: the base model
     against the profile of the site's other labelled pages, on it."""
     t_all, before_all, after_all, rows = [], [], [], []
-    probe = Model(base.featurizer, base.classifier, {}, context=base.context, stage=base.stage)
+    probe = Model(base.featurizer, base.classifier, {}, context=base.context, stage=base.stage,
+                  markup_stage=base.markup_stage)
     probe.site_stage = stage
     for names, scrapes in groups:
         if len(scrapes) < 2:
@@ -532,7 +533,8 @@ def with_profiles(base: Model, profiles, stage: dict) -> Model:
     meta = {k: v for k, v in base.meta.items()
             if k not in ("arrays_sha256", "labels", "classifier", "featurizer", "format", "format_version",
                          "site_profiles")}
-    model = Model(base.featurizer, base.classifier, meta, context=base.context, stage=base.stage)
+    model = Model(base.featurizer, base.classifier, meta, context=base.context, stage=base.stage,
+                  markup_stage=base.markup_stage)
     model._scorer = base._scorer  # same weights: share the line cache
     model.profiles = list(profiles)
     model.site_stage = stage

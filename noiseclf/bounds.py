@@ -43,7 +43,7 @@ def feature_page(page: Page) -> Page:
     """The page the featuriser sees: every line cut to :data:`MAX_FEATURE_CHARS`."""
     if all(len(line) <= MAX_FEATURE_CHARS for line in page.lines):
         return page
-    return Page([_cap(line) for line in page.lines])
+    return Page([_cap(line) for line in page.lines], page.markup)
 
 
 def _units(page: Page) -> list[tuple[Page, int, int]]:
@@ -55,7 +55,8 @@ def _units(page: Page) -> list[tuple[Page, int, int]]:
     for start in range(0, n, WINDOW_LINES):
         stop = min(start + WINDOW_LINES, n)
         lo, hi = max(0, start - WINDOW_MARGIN), min(n, stop + WINDOW_MARGIN)
-        sub = Page(page.lines[page.content[lo]:page.content[hi - 1] + 1])
+        sub = Page(page.lines[page.content[lo]:page.content[hi - 1] + 1],
+                   None if page.markup is None else page.markup[lo:hi])
         units.append((sub, start - lo, stop - lo))
     return units
 

@@ -31,7 +31,7 @@ import numpy as np
 from .errors import ModelError
 
 FORMAT_NAME = "noiseclf-model"
-FORMAT_VERSION = 3  # the format this noiseclf writes
+FORMAT_VERSION = 4  # the format this noiseclf writes
 MIN_FORMAT_VERSION = 1  # the oldest format it can read (directly or by migration)
 
 
@@ -50,13 +50,19 @@ def _no_neighbour_words(meta: dict) -> dict:
     return {**meta, "featurizer": featurizer}
 
 
+def _markup_stage_absent(meta: dict) -> dict:
+    """Format 4 added the markup stage (``markup_stage``, noiseclf/markup.py); format 3 files have none."""
+    return {**meta, "markup_stage": None}
+
+
 # MIGRATIONS[n] rewrites the metadata of a format-n file as format n+1 (e.g. a
 # renamed setting, or a new setting with the value that reproduces the old
 # behaviour). A change that makes old *arrays* unusable raises MIN_FORMAT_VERSION
 # instead: such models are refused with "retrain", never reinterpreted. A file
 # of a newer format than this noiseclf reads (one with a page-level stage, for a
 # noiseclf before format 2) is refused with "upgrade", never half-read.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _page_stage_absent, 2: _no_neighbour_words}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _page_stage_absent, 2: _no_neighbour_words,
+                                                 3: _markup_stage_absent}
 
 # Bounds on what a model file may ask us to read or allocate (zip bombs,
 # absurd shapes). The shipped model has 2**18 hashed columns per block.

@@ -108,7 +108,8 @@ def decode_html(data: bytes) -> str:
 
 
 def html_to_text(page: str | bytes, source: str = "<html>") -> str:
-    """The page's text as inscriptis gives it (as the training corpus made its scrapes), ``"\\n"`` line ends."""
+    """The page's text as inscriptis gives it (as the training corpus made its scrapes), ``"\\n"`` line ends;
+    a :class:`noiseclf.markup.MarkedText`, which also holds each line's markup for the markup stage."""
     try:
         import inscriptis
     except ImportError:
@@ -116,12 +117,17 @@ def html_to_text(page: str | bytes, source: str = "<html>") -> str:
                          "reinstall noiseclf (pip install noiseclf), which installs it, or give a text scrape") from None
     if isinstance(page, bytes):
         page = decode_html(page)
+    from .markup import MarkedText, convert
+
     try:
-        text = inscriptis.get_text(_XML_DECL.sub("", page.lstrip("\ufeff"), count=1))
+        text, markup = convert(_XML_DECL.sub("", page.lstrip("\ufeff"), count=1))
     except Exception as exc:  # lxml refuses some documents outright
         raise InputError(f"{source}: looks like HTML but could not be converted to text "
                          f"({type(exc).__name__}: {str(exc)[:120]}); convert it yourself and pass the text") from None
-    return clean_scrape(text)  # line ends, NULs, lone surrogates: as the training corpus's scrapes
+    cleaned = clean_scrape(text)  # line ends, NULs, lone surrogates: as the training corpus's scrapes
+    if cleaned.count("\n") != text.count("\n"):  # a carriage return made new lines: no markup rows for them
+        return cleaned
+    return MarkedText(cleaned, markup)
 
 
 def as_text(page, source: str = "<html>"):

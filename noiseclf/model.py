@@ -213,18 +213,23 @@ def as_text(text: str | bytes) -> str:
 
 
 def as_page(text: str | bytes) -> Page:
-    return Page(split_lines(as_text(text)))
+    page = Page(split_lines(as_text(text)))
+    markup = getattr(text, "line_markup", None)  # HTML converted by noiseclf.html (noiseclf.markup)
+    if markup is not None and len(markup) >= len(page.lines):
+        page.markup = markup[page.content]
+    return page
 
 
 class Model:
     """A featuriser and a logistic regression (plus an optional second stage), with metadata."""
 
     def __init__(self, featurizer: Featurizer, classifier: LinearStage, meta: dict | None = None,
-                 context: LinearStage | None = None, path: Path | None = None, stage=None):
+                 context: LinearStage | None = None, path: Path | None = None, stage=None, markup_stage=None):
         self.featurizer = featurizer
         self.classifier = classifier
         self.context = context  # the earlier second stage (noiseclf.context), or None
         self.stage = stage  # the page-level stage (noiseclf.pagestage.PageStage), or None
+        self.markup_stage = markup_stage  # the same over pages from HTML, with their markup, or None
         self.meta = dict(meta or {})
         self.labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
         self.path = path
@@ -289,9 +294,19 @@ class Model:
             return proba
         if self.context is not None:
             proba = self.context.predict_proba(page_context_features(proba, pages, self.labels))
-        if self.stage is not None:
-            proba = self.stage.predict_proba(proba, pages)
-        return proba
+        marked = [p.markup is not None for p in pages] if self.markup_stage is not None else [False] * len(pages)
+        if not any(marked):
+            return proba if self.stage is None else self.stage.predict_proba(proba, pages)
+        # pages from HTML go through the markup stage, the others through the page stage
+        out = proba.copy()
+        ends = np.cumsum([len(p) for p in pages])
+        for stage, want in ((self.markup_stage, True), (self.stage, False)):
+            idx = [i for i, m in enumerate(marked) if m == want and len(pages[i])]
+            if stage is None or not idx:
+                continue
+            rows = np.concatenate([np.arange(ends[i] - len(pages[i]), ends[i]) for i in idx])
+            out[rows] = stage.predict_proba(proba[rows], [pages[i] for i in idx])
+        return out
 
     def predict(self, pages: Sequence[Page], recurrence: Sequence[tuple[np.ndarray, int]] | None = None,
                 sites: Sequence[str | None] | None = None) -> np.ndarray:

@@ -65,8 +65,9 @@ def _arrays(model: Model) -> dict[str, np.ndarray]:
     if model.context is not None:
         extra = {"context_coef": np.asarray(model.context.coef_, dtype=np.float64),
                  "context_intercept": np.asarray(model.context.intercept_, dtype=np.float64)}
-    if model.stage is not None:
-        extra |= model.stage.arrays()
+    for stage in (model.stage, model.markup_stage):
+        if stage is not None:
+            extra |= stage.arrays()
     if model.profiles:
         from .siteprofile import arrays as profile_arrays
 
@@ -110,6 +111,10 @@ def save_model(model: Model, path: str | Path) -> Path:
             "page_stage": None if model.stage is None else {
                 "type": "LogisticRegression over noiseclf.pagestage features",
                 "n_features": int(model.stage.coef.shape[1]), "mix": model.stage.mix},
+            "markup_stage": None if model.markup_stage is None else {
+                "type": "LogisticRegression over noiseclf.pagestage features and noiseclf.markup shares",
+                "n_features": int(model.markup_stage.coef.shape[1]), "mix": model.markup_stage.mix,
+                "converter": "inscriptis"},
             "arrays_sha256": hashlib.sha256(blob).hexdigest(),
             **_profiles_meta(model),
             # What the saved numbers give on fixed lines: loading recomputes it.
@@ -230,13 +235,14 @@ def _check_meta(path: Path, meta: object) -> dict:
     meta = compat.migrate(path, meta)
     compat.check_labels(path, meta, LABELS)
     compat.featurizer_params(path, meta, feature_defaults())
-    for part in ("context", "page_stage"):
+    for part in ("context", "page_stage", "markup_stage"):
         if meta.get(part) is not None and not isinstance(meta.get(part), dict):
             raise ModelError(f"{path}: the model's {part} settings {meta.get(part)!r:.60} are not readable: {compat.RETRAIN}")
-    mix = (meta.get("page_stage") or {}).get("mix", 1.0)
-    if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not 0 < mix <= 1:
-        raise ModelError(f"{path}: the model's page-stage mix {mix!r:.60} is not a number over 0 and at most 1: "
-                         f"{compat.RETRAIN}")
+    for part, name in (("page_stage", "page-stage"), ("markup_stage", "markup-stage")):
+        mix = (meta.get(part) or {}).get("mix", 1.0)
+        if isinstance(mix, bool) or not isinstance(mix, (int, float)) or not 0 < mix <= 1:
+            raise ModelError(f"{path}: the model's {name} mix {mix!r:.60} is not a number over 0 and at most 1: "
+                             f"{compat.RETRAIN}")
     drop = (meta.get("options") or {}).get("relative_drop") if isinstance(meta.get("options"), dict) else None
     if drop is not None and (isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0 <= drop <= 1):
         raise ModelError(f"{path}: the model's page-relative drop {drop!r:.60} is not a number from 0 to 1: "
@@ -252,7 +258,7 @@ def _check_meta(path: Path, meta: object) -> dict:
 
 
 def _expected_shapes(params: dict, labels: Sequence[str], context: bool, stage: bool = False,
-                     profiles: dict | None = None) -> dict[str, tuple[int, ...]]:
+                     profiles: dict | None = None, markup: bool = False) -> dict[str, tuple[int, ...]]:
     n_word, n_char = 2 ** params["word_bits"], 2 ** params["char_bits"]
     rows = 1 if len(labels) == 2 else len(labels)  # a binary logistic regression has one row
     shapes = {
@@ -266,6 +272,9 @@ def _expected_shapes(params: dict, labels: Sequence[str], context: bool, stage: 
     if stage:
         d = feature_dim(len(labels))
         shapes |= {"stage_mean": (d,), "stage_scale": (d,), "stage_coef": (rows, d), "stage_intercept": (rows,)}
+    if markup:
+        d = feature_dim(len(labels), markup=True)
+        shapes |= {"markup_mean": (d,), "markup_scale": (d,), "markup_coef": (rows, d), "markup_intercept": (rows,)}
     if profiles is not None:
         from .siteprofile import expected_shapes
 
@@ -276,7 +285,7 @@ def _expected_shapes(params: dict, labels: Sequence[str], context: bool, stage: 
 def _arrays_limit(meta: dict) -> int:
     params = compat.featurizer_params("", meta, feature_defaults())
     shapes = _expected_shapes(params, meta["labels"], bool(meta.get("context")), bool(meta.get("page_stage")),
-                              meta.get("site_profiles"))
+                              meta.get("site_profiles"), bool(meta.get("markup_stage")))
     return sum(8 * int(np.prod(s)) + 4096 for s in shapes.values()) + 65536
 
 
@@ -333,7 +342,7 @@ def load_model(path: str | Path | None = None) -> Model:
     params = compat.featurizer_params(path, meta, feature_defaults())
     labels = meta["labels"]
     expected = _expected_shapes(params, labels, bool(meta.get("context")), bool(meta.get("page_stage")),
-                                meta.get("site_profiles"))
+                                meta.get("site_profiles"), bool(meta.get("markup_stage")))
     arr = _read_npz(path, blob, expected)
     compat.check_arrays(path, arr, expected)
     settings = Settings.from_features(params)
@@ -344,8 +353,12 @@ def load_model(path: str | Path | None = None) -> Model:
     if meta.get("page_stage"):
         stage = PageStage(labels, arr["stage_mean"], arr["stage_scale"], arr["stage_coef"], arr["stage_intercept"],
                           mix=meta["page_stage"].get("mix", 1.0))
+    markup_stage = None
+    if meta.get("markup_stage"):
+        markup_stage = PageStage(labels, arr["markup_mean"], arr["markup_scale"], arr["markup_coef"],
+                                 arr["markup_intercept"], mix=meta["markup_stage"].get("mix", 1.0), markup=True)
     model = Model(Featurizer(settings, arr), LinearStage(labels, arr["coef"], arr["intercept"]), meta,
-                  context=context, path=path, stage=stage)
+                  context=context, path=path, stage=stage, markup_stage=markup_stage)
     if meta.get("site_profiles") is not None:
         from .siteprofile import from_meta
 

@@ -26,6 +26,11 @@ mean keeps most of its gain on articles and most of the first stage's on those
 pages (training/README.md). It is trained on out-of-fold first-stage
 probabilities, so that it learns how far to trust the first stage on sites
 that stage never saw (``training/page_stage.py``).
+
+The *markup stage* is the same model with more features: each line's markup
+(``noiseclf/markup.py``: its share of characters inside links, ``<nav>``,
+``<footer>``, ``<article>`` …), which only pages converted from HTML have. A
+model that has one uses it for those pages and the page stage for the rest.
 """
 
 from __future__ import annotations
@@ -153,17 +158,30 @@ def stage_features(proba: np.ndarray, pages: Sequence[Page], labels: Sequence[st
     return np.hstack(cols)
 
 
-def feature_dim(k: int) -> int:
-    return k + len(WINDOWS) * k + k + 8 + 3 + 2 + 2
+def markup_stage_features(proba: np.ndarray, pages: Sequence[Page], labels: Sequence[str]) -> np.ndarray:
+    """The markup stage's features: the page stage's, then each line's markup (pages from HTML only)."""
+    from .markup import markup_features
+
+    if any(p.markup is None for p in pages):
+        raise ValueError("the markup stage needs pages converted from HTML (Page.markup)")
+    extra = [markup_features(p.markup) for p in pages]
+    return np.hstack([stage_features(proba, pages, labels), np.vstack(extra)])
+
+
+def feature_dim(k: int, markup: bool = False) -> int:
+    from .markup import MARKUP_DIM
+
+    return k + len(WINDOWS) * k + k + 8 + 3 + 2 + 2 + (MARKUP_DIM if markup else 0)
 
 
 class PageStage:
     """The fitted stage: standardisation and a multinomial logistic regression, as plain numbers."""
 
     def __init__(self, labels: Sequence[str], mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
-                 intercept: np.ndarray, mix: float = 1.0):
+                 intercept: np.ndarray, mix: float = 1.0, markup: bool = False):
         self.labels = tuple(labels)
         self.mix = float(mix)  # the stage's share of the final probabilities (files without it: 1.0)
+        self.markup = bool(markup)  # the markup stage: also reads Page.markup (pages from HTML)
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.coef = np.asarray(coef, dtype=np.float64)
@@ -174,12 +192,14 @@ class PageStage:
 
         if len(proba) == 0:
             return proba
-        X = (stage_features(proba, pages, self.labels) - self.mean) / self.scale
+        features = markup_stage_features if self.markup else stage_features
+        X = (features(proba, pages, self.labels) - self.mean) / self.scale
         staged = probabilities(X @ self.coef.T + self.intercept, len(self.labels))
         if self.mix >= 1.0:
             return staged
         return self.mix * staged + (1.0 - self.mix) * proba
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"stage_mean": self.mean, "stage_scale": self.scale, "stage_coef": self.coef,
-                "stage_intercept": self.intercept}
+        prefix = "markup" if self.markup else "stage"
+        return {f"{prefix}_mean": self.mean, f"{prefix}_scale": self.scale, f"{prefix}_coef": self.coef,
+                f"{prefix}_intercept": self.intercept}

@@ -169,3 +169,24 @@ def test_fit_stage_learns_from_out_of_fold_probabilities(seed_scrapes, shipped_m
     after = np.array(shipped_model.labels, dtype=object)[after_p.argmax(axis=1)]
     assert np.mean(after == y) >= np.mean(before == y)
     np.testing.assert_allclose(after_p.sum(axis=1), 1.0)
+
+
+def test_out_of_fold_fits_give_the_same_numbers_one_or_two_at_a_time(seed_scrapes):
+    """training.page_stage.out_of_fold runs its folds' fits in parallel: each is independent."""
+    import copy
+
+    from training.page_stage import out_of_fold
+
+    from noiseclf.settings import Settings
+
+    scrapes = []
+    for s in seed_scrapes:
+        s = copy.copy(s)
+        s.meta = {**getattr(s, "meta", {}), "domain": s.name}
+        scrapes.append(s)
+    settings = Settings(word_bits=12, char_bits=12)
+    one, labels = out_of_fold(scrapes, [], 2, settings, 1.0, lambda m: None, jobs=1)
+    two, labels2 = out_of_fold(scrapes, [], 2, settings, 1.0, lambda m: None, jobs=2)
+    assert labels == labels2 and all(p is not None for p in one)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)

@@ -180,10 +180,11 @@ def test_a_format_1_model_loads_and_has_no_page_stage():
 
 
 def test_older_formats_load_without_the_neighbours_word_block():
-    """Format 3 added the neighbours' word block; older files (format 1 here, through both steps) have none."""
+    """Format 3 added the neighbours' word block and format 4 the markup stage; older files (format 1
+    here, through every step) have neither."""
     fixture = Path(__file__).resolve().parent / "fixtures" / "format1.noiseclf"
     meta, _ = read_model_zip(fixture)
     assert "neighbour_words" not in meta["featurizer"]
     model = load_model(fixture)
     assert model.featurizer.settings.neighbour_words == 0 and model.scorer.coef_near is None
-    assert model.meta["format_version"] == compat.FORMAT_VERSION == 3
+    assert model.meta["format_version"] == compat.FORMAT_VERSION == 4 and model.markup_stage is None

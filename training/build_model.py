@@ -30,6 +30,10 @@ TOOLS = ("html-text", "inscriptis", "html2text", "bs4")
 # chosen there (training/README.md, "The page stage averaged with the first stage").
 OOF_EVERY, OOF_FOLDS, OOF_SEED_WEIGHT = 4, 4, 20.0
 STAGE_C, STAGE_MIX = 0.1, 0.5
+# The markup stage (pages given as HTML): the same C, fitted on the inscriptis scrapes of the
+# same out-of-fold pages with their markup; its share chosen in training/markup_stage.py
+# (training/README.md, "The markup stage").
+MARKUP_MIX = 0.75
 
 
 def read_manifest(corpus: Path) -> list[dict]:
@@ -125,6 +129,11 @@ def main(argv=None) -> int:
     ap.add_argument("--stage-C", type=float, default=STAGE_C)
     ap.add_argument("--stage-mix", type=float, default=STAGE_MIX,
                     help="the page stage's share of the final probabilities (the rest: the first stage's)")
+    ap.add_argument("--wcxb", type=Path, default=None,
+                    help="the WCXB-dev folder: its HTML gives the markup stage's training pages (without it, "
+                         "the model has no markup stage and HTML input goes through the page stage)")
+    ap.add_argument("--markup-mix", type=float, default=MARKUP_MIX,
+                    help="the markup stage's share of the final probabilities of pages given as HTML")
     # Every 2nd training page (half the domains; the shipped model since the teacher lines):
     # on the held-out split it beat every 4th page (article 0.923 -> 0.925, all pages 0.793 ->
     # 0.798, gold macro-F1 0.518 -> 0.526) in 20 minutes' fit; training/README.md.
@@ -179,6 +188,12 @@ def main(argv=None) -> int:
             "folds": OOF_FOLDS, "every": OOF_EVERY, "seed_weight": OOF_SEED_WEIGHT, "C": args.stage_C,
             "mix": args.stage_mix, "scrapes": len(stage_scrapes),
             "data": "out-of-fold first-stage probabilities of the training scrapes (site-disjoint folds)"}
+        if args.wcxb is not None:
+            from .markup_stage import fit_markup_stage, training_record
+
+            model.markup_stage = fit_markup_stage(stage_scrapes, oof, labels, args.wcxb, C=args.stage_C,
+                                                  mix=args.markup_mix, log=lambda m: print(m, file=sys.stderr))
+            model.meta["page_stage_training"]["markup_stage"] = training_record(args.markup_mix, args.stage_C)
 
     held = evaluate(model, test_scrapes)
     by_tool = {t: evaluate(model, [s for s in test_scrapes if s.meta["tool"] == t])["macro_f1"] for t in tools}

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from noiseclf.features import Page
-from noiseclf.labels import load_labels
+from noiseclf.labels import labels_hash, load_labels
 from noiseclf.model import decide, render
 from noiseclf.pagestage import stage_features
 from noiseclf.settings import Settings
@@ -44,6 +44,9 @@ from .corpus import load_page
 from .wordf1 import word_f1
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+OOF_JOBS = 2  # folds fitted at once (this machine's 2 cores; each fit uses one)
 
 
 def _hash(s: str) -> int:
@@ -60,34 +63,46 @@ def cv_fold_of(domain: str, folds: int) -> int:
     return _hash("cv:" + domain) % folds
 
 
-def out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weight: float, log) -> list[np.ndarray]:
-    """First-stage probabilities of every scrape from a model that never saw its domain."""
+def _one_fold(scrapes, seeds, folds: int, k: int, settings: Settings, seed_weight: float):
+    held = [i for i, s in enumerate(scrapes) if fold_of(s.meta["domain"], folds) == k]
+    train = [s for i, s in enumerate(scrapes) if fold_of(s.meta["domain"], folds) != k]
+    t = time.perf_counter()
+    model = fit(train + seeds, settings, scrape_weights=[1.0] * len(train) + [seed_weight] * len(seeds),
+                groups=[s.meta["domain"] for s in train] + [s.name for s in seeds])
+    pages = [Page(scrapes[i].lines) for i in held]
+    proba = model.predict(pages)
+    parts, row = {}, 0
+    for i, p in zip(held, pages):
+        parts[i] = proba[row: row + len(p)]
+        row += len(p)
+    return model.labels, parts, len(train), time.perf_counter() - t
+
+
+def out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weight: float, log,
+                jobs: int = OOF_JOBS) -> list[np.ndarray]:
+    """First-stage probabilities of every scrape from a model that never saw its domain (the
+    folds' fits are independent: ``jobs`` of them at a time, the same numbers either way)."""
+    from joblib import Parallel, delayed
+
     out: list[np.ndarray | None] = [None] * len(scrapes)
+    results = Parallel(n_jobs=jobs)(delayed(_one_fold)(scrapes, seeds, folds, k, settings, seed_weight)
+                                    for k in range(folds))
     labels = None
-    for k in range(folds):
-        held = [i for i, s in enumerate(scrapes) if fold_of(s.meta["domain"], folds) == k]
-        train = [s for i, s in enumerate(scrapes) if fold_of(s.meta["domain"], folds) != k]
-        t = time.perf_counter()
-        model = fit(train + seeds, settings, scrape_weights=[1.0] * len(train) + [seed_weight] * len(seeds),
-                    groups=[s.meta["domain"] for s in train] + [s.name for s in seeds])
-        labels = model.labels
-        pages = [Page(scrapes[i].lines) for i in held]
-        proba = model.predict(pages)
-        row = 0
-        for i, p in zip(held, pages):
-            out[i] = proba[row: row + len(p)]
-            row += len(p)
-        log(f"fold {k + 1}/{folds}: fitted on {len(train)} scrapes, predicted {len(held)} "
-            f"in {time.perf_counter() - t:.0f} s")
+    for k, (labels, parts, n_train, seconds) in enumerate(results):
+        for i, p in parts.items():
+            out[i] = p
+        log(f"fold {k + 1}/{folds}: fitted on {n_train} scrapes, predicted {len(parts)} in {seconds:.0f} s")
     return out, labels
 
 
 def cached_out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weight: float, cache_dir: Path, log):
     """:func:`out_of_fold`, remembered in ``cache_dir`` under a key of everything it depends on."""
     cache_dir.mkdir(parents=True, exist_ok=True)
+    # The labels too: corpora of two labelling rules hold the same pages (training/README.md).
     key = hashlib.sha1(json.dumps([folds, seed_weight, settings.fit_dict(),
                                    [(s.meta["file_id"], s.meta["tool"]) for s in scrapes],
-                                   [s.name for s in seeds]]).encode()).hexdigest()[:12]
+                                   [s.name for s in seeds], labels_hash(list(scrapes) + list(seeds))]
+                                  ).encode()).hexdigest()[:12]
     cache = cache_dir / f"oof-{key}.npz"
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)

@@ -11,7 +11,7 @@ page; it carries across sites where words do not.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Sequence
 
@@ -26,9 +26,13 @@ class Page:
     """A scrape as a list of lines; features are computed for the non-blank ones."""
 
     lines: list[str]
+    # From HTML only (noiseclf/markup.py): a row of markup shares per non-blank line, else None.
+    markup: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.content = [i for i, line in enumerate(self.lines) if not is_blank(line)]
+        if self.markup is not None and len(self.markup) != len(self.content):
+            raise ValueError(f"markup has {len(self.markup)} rows for {len(self.content)} non-blank lines")
 
     def __len__(self) -> int:  # number of rows the page contributes
         return len(self.content)
