@@ -166,6 +166,7 @@ def _random_model(tmp_path: Path, labels: list[str], seed: int, extra: dict | No
     meta.pop("selfcheck", None)  # the base's self-check speaks for its own arrays, not these
     meta.pop("context", None)  # first stage only: the random arrays have no second stage
     meta.pop("page_stage", None)  # ... nor a page stage
+    meta.pop("markup_stage", None)  # ... nor a markup stage
     meta["labels"] = labels
     nw, nc = 2**12, 2**12
     meta["featurizer"] = dict(meta["featurizer"], word_bits=12, char_bits=12, word_weight=0.7, char_weight=1.3,

@@ -70,6 +70,9 @@ def load_gold(gold_dir: Path, tools=TOOLS, split: str = "train", sites: bool = F
             files, scrape_dir = [labels_path(gold_dir, manifest[i]) for i in ids], gold_dir / "scrapes"
         else:
             scrape_dir = gold_dir / "tools" / tool
+            if not scrape_dir.is_dir():  # not in the repository: made from WCXB (training/gold/README.md)
+                raise SystemExit(f"{scrape_dir}: the gold pages' {tool} labels are missing; make them first with "
+                                 f"python -m training.gold_eval align --wcxb PATH/TO/wcxb-dev (or pass --no-gold)")
             files = [scrape_dir / f"{i}.jsonl" for i in ids if (scrape_dir / f"{i}.jsonl").is_file()]
         for s in load_labels(files, [scrape_dir]):
             s.meta = {**manifest[s.name], "tool": tool}
