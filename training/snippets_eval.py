@@ -8,6 +8,8 @@ is the dataset's own (its README): whitespace-normalised substring matching of
 every ``with`` snippet (true positive when found) and ``without`` snippet (false
 positive when found) in the output; precision, recall and F1 over all snippets.
 Pages are grouped by the language langid detects on the page's html-text scrape.
+``--html``: noiseclf gets the HTML instead, as ``noiseclf clean page.html`` does
+(inscriptis, the markup stage).
 """
 
 from __future__ import annotations
@@ -59,11 +61,17 @@ def main(argv=None) -> int:
     ap.add_argument("--split", choices=("train", "eval"), default=None,
                     help="only the pages of this split of training/snippet_labels.py (default: all)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--html", action="store_true",
+                    help="give noiseclf the page's HTML (noiseclf.html, with its markup) instead of the html-text scrape")
     args = ap.parse_args(argv)
 
     import langid
 
     model = load_model(args.model)
+    from noiseclf import Cleaner, Scrape
+    from noiseclf.html import as_text
+
+    cleaner = Cleaner(model, drift=False, min_probability=args.min_probability)
     meta = json.loads((args.data / "evaldata.json").read_text(encoding="utf-8"))
     by_lang: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
     seconds = defaultdict(float)
@@ -78,7 +86,10 @@ def main(argv=None) -> int:
         scrape = clean_scrape(TOOLS["html-text"](html) or "")
         lang = langid.classify(scrape[:20000])[0] if scrape.strip() else "?"
         t = time.perf_counter()
-        ours = model.clean(scrape, min_probability=args.min_probability)
+        if args.html:
+            ours = cleaner.clean_batch([Scrape(as_text(html))])[0].text or ""
+        else:
+            ours = model.clean(scrape, min_probability=args.min_probability)
         seconds["noiseclf"] += time.perf_counter() - t
         t = time.perf_counter()
         theirs = trafilatura_text(html)
