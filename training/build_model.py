@@ -33,7 +33,7 @@ STAGE_C, STAGE_MIX = 0.1, 0.5
 # The markup stage (pages given as HTML): the same C, fitted on the inscriptis scrapes of the
 # same out-of-fold pages with their markup; its share chosen in training/markup_stage.py
 # (training/README.md, "The markup stage").
-MARKUP_MIX = 0.75
+MARKUP_MIX = 0.5
 
 
 def read_manifest(corpus: Path) -> list[dict]:
