@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from noiseclf.features import Page
+from noiseclf.html import TOOL  # the converter noiseclf uses for HTML: its scrapes are the stage's pages
 from noiseclf.labels import load_labels
 from noiseclf.markup import convert
 from noiseclf.model import decide, probabilities, render
@@ -39,7 +40,6 @@ from .page_stage import cached_out_of_fold, cv_fold_of, fit_lr
 from .wordf1 import word_f1
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOL = "inscriptis"  # the converter noiseclf uses for HTML (noiseclf/html.py)
 
 
 def marked_pages(scrapes, wcxb: Path, log=None) -> dict[int, Page]:
