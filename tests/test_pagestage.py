@@ -190,3 +190,28 @@ def test_out_of_fold_fits_give_the_same_numbers_one_or_two_at_a_time(seed_scrape
     assert labels == labels2 and all(p is not None for p in one)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+def test_cached_out_of_fold_keeps_the_fold_models_that_made_the_probabilities(seed_scrapes, tmp_path):
+    """The folds' first stages are kept beside the cache, so that pages outside the corpus
+    (the snippet pages of training/markup_stage.py) can be scored by a model that never saw them."""
+    import copy
+
+    from training.page_stage import cached_out_of_fold, fold_model_path, fold_of
+
+    from noiseclf import load_model
+    from noiseclf.features import Page
+    from noiseclf.settings import Settings
+
+    scrapes = []
+    for s in seed_scrapes:
+        s = copy.copy(s)
+        s.meta = {**getattr(s, "meta", {}), "domain": s.name, "file_id": s.name, "tool": "seed"}
+        scrapes.append(s)
+    settings = Settings(word_bits=12, char_bits=12)
+    oof, _ = cached_out_of_fold(scrapes, [], 2, settings, 1.0, tmp_path, lambda m: None)
+    (cache,) = tmp_path.glob("oof-*.npz")
+    assert sorted(p.name for p in tmp_path.glob("*.noiseclf")) == [f"{cache.stem}-fold{k}.noiseclf" for k in (0, 1)]
+    for i, s in enumerate(scrapes):
+        model = load_model(fold_model_path(cache, fold_of(s.meta["domain"], 2)))
+        np.testing.assert_allclose(model.predict([Page(s.lines)]), oof[i], atol=1e-9)

@@ -35,6 +35,7 @@ import numpy as np
 from noiseclf.features import Page
 from noiseclf.labels import labels_hash, load_labels
 from noiseclf.model import decide, render
+from noiseclf.modelfile import save_model
 from noiseclf.pagestage import stage_features
 from noiseclf.settings import Settings
 from noiseclf.train import fit, pages_and_targets
@@ -75,20 +76,24 @@ def _one_fold(scrapes, seeds, folds: int, k: int, settings: Settings, seed_weigh
     for i, p in zip(held, pages):
         parts[i] = proba[row: row + len(p)]
         row += len(p)
-    return model.labels, parts, len(train), time.perf_counter() - t
+    return model, parts, len(train), time.perf_counter() - t
 
 
 def out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weight: float, log,
-                jobs: int = OOF_JOBS) -> list[np.ndarray]:
+                jobs: int = OOF_JOBS, models: list | None = None) -> list[np.ndarray]:
     """First-stage probabilities of every scrape from a model that never saw its domain (the
-    folds' fits are independent: ``jobs`` of them at a time, the same numbers either way)."""
+    folds' fits are independent: ``jobs`` of them at a time, the same numbers either way).
+    ``models``, a list, receives the folds' fitted first stages."""
     from joblib import Parallel, delayed
 
     out: list[np.ndarray | None] = [None] * len(scrapes)
     results = Parallel(n_jobs=jobs)(delayed(_one_fold)(scrapes, seeds, folds, k, settings, seed_weight)
                                     for k in range(folds))
     labels = None
-    for k, (labels, parts, n_train, seconds) in enumerate(results):
+    for k, (model, parts, n_train, seconds) in enumerate(results):
+        labels = model.labels
+        if models is not None:
+            models.append(model)
         for i, p in parts.items():
             out[i] = p
         log(f"fold {k + 1}/{folds}: fitted on {n_train} scrapes, predicted {len(parts)} in {seconds:.0f} s")
@@ -108,9 +113,17 @@ def cached_out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weig
         data = np.load(cache, allow_pickle=False)
         log(f"out-of-fold probabilities from {cache}")
         return [data[f"p{i}"] for i in range(len(scrapes))], tuple(str(x) for x in data["labels"])
-    oof, labels = out_of_fold(scrapes, seeds, folds, settings, seed_weight, log)
+    models: list = []
+    oof, labels = out_of_fold(scrapes, seeds, folds, settings, seed_weight, log, models=models)
     np.savez(cache, labels=np.array(labels), **{f"p{i}": p for i, p in enumerate(oof)})
+    for k, model in enumerate(models):  # kept to score pages outside the corpus out of sample
+        save_model(model, fold_model_path(cache, k))
     return oof, labels
+
+
+def fold_model_path(cache: Path, k: int) -> Path:
+    """Where :func:`cached_out_of_fold` keeps fold ``k``'s first stage, beside its probabilities."""
+    return cache.with_name(f"{cache.stem}-fold{k}.noiseclf")
 
 
 def fit_stage(scrapes, oof, labels, C: float = STAGE_C, class_weight=None, mix: float = 1.0):
