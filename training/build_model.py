@@ -32,8 +32,9 @@ OOF_EVERY, OOF_FOLDS, OOF_SEED_WEIGHT = 4, 4, 20.0
 STAGE_C, STAGE_MIX = 0.1, 0.5
 # The markup stage (pages given as HTML): the same C, fitted on the inscriptis scrapes of the
 # same out-of-fold pages with their markup; its share chosen in training/markup_stage.py
-# (training/README.md, "The markup stage").
-MARKUP_MIX = 0.5
+# (training/README.md, "The markup stage"), with trafilatura-eval-dev's train pages' snippet-pinned
+# lines at this weight (they teach it the pages in other languages; 0: WCXB pages only).
+MARKUP_MIX, MARKUP_SNIPPET_WEIGHT = 0.75, 10.0
 
 
 def read_manifest(corpus: Path) -> list[dict]:
@@ -192,11 +193,20 @@ def main(argv=None) -> int:
             "mix": args.stage_mix, "scrapes": len(stage_scrapes),
             "data": "out-of-fold first-stage probabilities of the training scrapes (site-disjoint folds)"}
         if args.wcxb is not None:
-            from .markup_stage import fit_markup_stage, training_record
+            from .markup_stage import fit_markup_stage, snippet_pages, training_record
+            from .page_stage import oof_cache_path
 
+            def log(m):
+                print(m, file=sys.stderr)
+
+            cache = oof_cache_path(stage_scrapes, seeds, OOF_FOLDS, options, OOF_SEED_WEIGHT,
+                                   ROOT / "build" / "page_stage")
+            snips = snippet_pages(args.snippets, "train", cache, log) if args.snippets is not None else []
+            weight = MARKUP_SNIPPET_WEIGHT if snips else 0.0
             model.markup_stage = fit_markup_stage(stage_scrapes, oof, labels, args.wcxb, C=args.stage_C,
-                                                  mix=args.markup_mix, log=lambda m: print(m, file=sys.stderr))
-            model.meta["page_stage_training"]["markup_stage"] = training_record(args.markup_mix, args.stage_C)
+                                                  mix=args.markup_mix, log=log, snippets=snips, pinned_weight=weight)
+            model.meta["page_stage_training"]["markup_stage"] = training_record(args.markup_mix, args.stage_C,
+                                                                               len(snips), weight)
 
     held = evaluate(model, test_scrapes)
     by_tool = {t: evaluate(model, [s for s in test_scrapes if s.meta["tool"] == t])["macro_f1"] for t in tools}

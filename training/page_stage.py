@@ -103,12 +103,7 @@ def out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weight: flo
 def cached_out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weight: float, cache_dir: Path, log):
     """:func:`out_of_fold`, remembered in ``cache_dir`` under a key of everything it depends on."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    # The labels too: corpora of two labelling rules hold the same pages (training/README.md).
-    key = hashlib.sha1(json.dumps([folds, seed_weight, settings.fit_dict(),
-                                   [(s.meta["file_id"], s.meta["tool"]) for s in scrapes],
-                                   [s.name for s in seeds], labels_hash(list(scrapes) + list(seeds))]
-                                  ).encode()).hexdigest()[:12]
-    cache = cache_dir / f"oof-{key}.npz"
+    cache = oof_cache_path(scrapes, seeds, folds, settings, seed_weight, cache_dir)
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         log(f"out-of-fold probabilities from {cache}")
@@ -119,6 +114,16 @@ def cached_out_of_fold(scrapes, seeds, folds: int, settings: Settings, seed_weig
     for k, model in enumerate(models):  # kept to score pages outside the corpus out of sample
         save_model(model, fold_model_path(cache, k))
     return oof, labels
+
+
+def oof_cache_path(scrapes, seeds, folds: int, settings: Settings, seed_weight: float, cache_dir: Path) -> Path:
+    """The cache file of :func:`cached_out_of_fold`, named by a key of everything it depends on."""
+    # The labels too: corpora of two labelling rules hold the same pages (training/README.md).
+    key = hashlib.sha1(json.dumps([folds, seed_weight, settings.fit_dict(),
+                                   [(s.meta["file_id"], s.meta["tool"]) for s in scrapes],
+                                   [s.name for s in seeds], labels_hash(list(scrapes) + list(seeds))]
+                                  ).encode()).hexdigest()[:12]
+    return cache_dir / f"oof-{key}.npz"
 
 
 def fold_model_path(cache: Path, k: int) -> Path:

@@ -68,12 +68,46 @@ def pinned(lines: list[str], snippets: list[str]) -> set[int]:
     return out
 
 
+def pinned_labels(lines: list[str], text: str, html: str, rec: dict) -> tuple[list[str | None], set[int]]:
+    """The labels the page's snippets give the lines of ``text`` (a scrape of ``html``; None where no
+    snippet pins a line), and the lines pinned by any snippet (see the module doc)."""
+    from .corpus import label_scrape
+
+    by_with, by_without = pinned(lines, rec.get("with", [])), pinned(lines, rec.get("without", []))
+    art, noise, either = by_with - by_without, by_without - by_with, by_with | by_without
+    labels: list[str | None] = [None] * len(lines)
+    if art or noise:
+        dom = {r["line"] - 1: r["label"] for r in label_scrape(text, html, " ".join(rec.get("with", [])))[0]}
+        first = min(art) if art else len(lines)
+        for i in art:
+            labels[i] = "article"
+        for i in noise:
+            lab = dom.get(i, "footer")
+            labels[i] = lab if lab != "article" else ("nav" if i < first else "footer")
+    return labels, either
+
+
+def teacher_labels(lines: list[str], text: str, html: str, either: set[int]) -> list[str | None] | None:
+    """The unpinned lines labelled with trafilatura's extraction as the main text (None: too little agreement)."""
+    from .baselines import trafilatura_text
+    from .corpus import label_scrape
+
+    extracted = trafilatura_text(html)
+    recs, stats = label_scrape(text, html, extracted) if extracted.strip() else ([], {"gt_recall": 0.0})
+    if stats["gt_recall"] < TEACHER_MIN_RECALL:
+        return None
+    taught: list[str | None] = [None] * len(lines)
+    for r in recs:
+        if (r["line"] - 1) not in either:  # a pinned line is the snippets' to label
+            taught[r["line"] - 1] = r["label"]
+    return taught if any(taught) else None
+
+
 def snippet_scrapes(data: Path, split: str, limit: int | None = None,
                     teacher: bool = False) -> list[LabelledScrape]:
     """The weakly labelled html-text scrapes of one split's pages (with ``teacher``, also the
     teacher-labelled copies, ``meta["source"] == "trafilatura"``; see the module doc)."""
-    from .baselines import trafilatura_text
-    from .corpus import TOOLS, clean_scrape, label_scrape
+    from .corpus import TOOLS, clean_scrape
     from .snippets_eval import read_html
 
     meta = json.loads((data / "evaldata.json").read_text(encoding="utf-8"))
@@ -87,30 +121,14 @@ def snippet_scrapes(data: Path, split: str, limit: int | None = None,
         html = read_html(path)
         text = clean_scrape(TOOLS["html-text"](html) or "")
         lines = split_lines(text)
-        by_with, by_without = pinned(lines, rec.get("with", [])), pinned(lines, rec.get("without", []))
-        art, noise, either = by_with - by_without, by_without - by_with, by_with | by_without
-        labels: list[str | None] = [None] * len(lines)
-        if art or noise:
-            dom = {r["line"] - 1: r["label"] for r in label_scrape(text, html, " ".join(rec.get("with", [])))[0]}
-            first = min(art) if art else len(lines)
-            for i in art:
-                labels[i] = "article"
-            for i in noise:
-                lab = dom.get(i, "footer")
-                labels[i] = lab if lab != "article" else ("nav" if i < first else "footer")
+        labels, either = pinned_labels(lines, text, html, rec)
         meta = {"domain": urlsplit(url).hostname or url, "tool": "html-text", "url": url}
         if teacher:
-            extracted = trafilatura_text(html)
-            recs, stats = label_scrape(text, html, extracted) if extracted.strip() else ([], {"gt_recall": 0.0})
-            if stats["gt_recall"] >= TEACHER_MIN_RECALL:
-                taught: list[str | None] = [None] * len(lines)
-                for r in recs:
-                    if (r["line"] - 1) not in either:  # a pinned line is the snippets' to label
-                        taught[r["line"] - 1] = r["label"]
-                if any(taught):
-                    t = LabelledScrape(rec["file"], path, path, lines, taught)
-                    t.meta = {**meta, "source": "trafilatura"}
-                    out.append(t)
+            taught = teacher_labels(lines, text, html, either)
+            if taught is not None:
+                t = LabelledScrape(rec["file"], path, path, lines, taught)
+                t.meta = {**meta, "source": "trafilatura"}
+                out.append(t)
         if not any(labels):
             continue
         s = LabelledScrape(rec["file"], path, path, lines, labels)
