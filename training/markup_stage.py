@@ -30,7 +30,7 @@ from noiseclf.features import Page
 from noiseclf.html import TOOL  # the converter noiseclf uses for HTML: its scrapes are the stage's pages
 from noiseclf.labels import load_labels
 from noiseclf.markup import convert
-from noiseclf.model import decide, probabilities, render
+from noiseclf.model import decide, render
 from noiseclf.pagestage import feature_dim, markup_stage_features, stage_features
 from noiseclf.settings import Settings
 from noiseclf.train import pages_and_targets
@@ -77,7 +77,7 @@ class SnippetPage:
         self.taught = taught  # per content row: trafilatura-as-teacher's label or None; None: no teacher copy
 
 
-def snippet_pages(data: Path, split: str, cache: Path, log=None) -> list[SnippetPage]:
+def snippet_pages(data: Path, split: str, cache: Path, log=None, teacher: bool = False) -> list[SnippetPage]:
     """The ``split`` pages of trafilatura-eval-dev, converted as ``noiseclf clean page.html`` converts
     them, labelled as ``training/snippet_labels.py`` labels the html-text scrapes, and scored by the
     out-of-fold fit (kept beside ``cache``) of the fold their domain falls in: first stages that never
@@ -107,7 +107,7 @@ def snippet_pages(data: Path, split: str, cache: Path, log=None) -> list[Snippet
             continue
         lines = split_lines(str(text))
         pinned, either = pinned_labels(lines, str(text), html, rec)
-        taught = teacher_labels(lines, str(text), html, either)
+        taught = teacher_labels(lines, str(text), html, either) if teacher else None
         model = models[fold_of(urlsplit(url).hostname or url, OOF_FOLDS)]
         out.append(SnippetPage(url, rec, path, page, [pinned[j] for j in page.content],
                                None if taught is None else [taught[j] for j in page.content],
@@ -228,7 +228,8 @@ def main(argv=None) -> int:
     seeds = load_labels([args.labels])
     oof, labels = cached_out_of_fold(scrapes, seeds, OOF_FOLDS, Settings(), OOF_SEED_WEIGHT, args.cache, log)
     cache = oof_cache_path(scrapes, seeds, OOF_FOLDS, Settings(), OOF_SEED_WEIGHT, args.cache)
-    snips = snippet_pages(args.snippets, "train", cache, log) if args.snippets is not None else []
+    snips = snippet_pages(args.snippets, "train", cache, log, teacher=args.add_to is None) \
+        if args.snippets is not None else []
     if args.add_to is not None:
         return add_to(args.add_to, scrapes, oof, labels, args.wcxb, log, snips)
     marked = marked_pages(scrapes, args.wcxb, log)
@@ -246,12 +247,6 @@ def main(argv=None) -> int:
         if markup:
             return markup_stage_features(oof[i], [marked[i]], labels)
         return stage_features(oof[i], [plain[i]], labels)
-
-    def staged(stage, mix, X, p):
-        if stage is None:
-            return p
-        Z = (X - stage.mean) / stage.scale
-        return mix * probabilities(Z @ stage.coef.T + stage.intercept, len(labels)) + (1 - mix) * p
 
     types = sorted({scrapes[i].meta.get("page_type", "?") for i in marked} - {"article"})
     snip_cols = ["snippets F1 (P)", "de", "other languages"] if snips else []
@@ -275,10 +270,11 @@ def main(argv=None) -> int:
                                           pinned_w, teacher_w, markup)
                 stage = fit_lr(np.vstack([X, Xs]), y + ys, labels, STAGE_C, None,
                                sample_weight=np.array([1.0] * len(y) + ws) if ws else None)
+                stage.mix, stage.markup = float(mix), markup
             for i in marked:
                 if folds[i] != f:
                     continue
-                p = staged(stage, mix, features(i, markup) if stage is not None else None, oof[i])
+                p = oof[i] if stage is None else stage.predict_proba(oof[i], [marked[i] if markup else plain[i]])
                 keep = decide(p, labels, None, None, pages=[plain[i]], relative_drop=args.relative_drop).keep
                 prf = word_f1(render(plain[i], keep.tolist()), gold[i])
                 by_type[scrapes[i].meta.get("page_type", "?")].append(prf)
@@ -286,9 +282,7 @@ def main(argv=None) -> int:
             for sp, g, lang in zip(snips, snip_folds, langs):
                 if g != f:
                     continue
-                X = (markup_stage_features if markup else stage_features)(sp.proba, [sp.page], labels) \
-                    if stage is not None else None
-                p = staged(stage, mix, X, sp.proba)
+                p = sp.proba if stage is None else stage.predict_proba(sp.proba, [sp.page])
                 keep = decide(p, labels, None, None, pages=[sp.page], relative_drop=args.relative_drop).keep
                 c = snippet_counts(render(sp.page, keep.tolist()), sp.rec.get("with", []), sp.rec.get("without", []))
                 for group in ("all", "de" if lang == "de" else "other languages"):
@@ -310,14 +304,11 @@ def main(argv=None) -> int:
 
 
 def snippet_language(sp: SnippetPage) -> str:
-    """The page's language as training/snippets_eval.py detects it (langid on the html-text scrape)."""
-    import langid
-
+    """The page's language as training/snippets_eval.py groups it."""
     from .corpus import TOOLS, clean_scrape
-    from .snippets_eval import read_html
+    from .snippets_eval import language_of, read_html
 
-    scrape = clean_scrape(TOOLS["html-text"](read_html(sp.path)) or "")
-    return langid.classify(scrape[:20000])[0] if scrape.strip() else "?"
+    return language_of(clean_scrape(TOOLS["html-text"](read_html(sp.path)) or ""))
 
 
 if __name__ == "__main__":

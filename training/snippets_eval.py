@@ -45,6 +45,13 @@ def counts(text: str, with_: list[str], without: list[str]) -> tuple[int, int, i
     return tp, len(with_) - tp, fp, len(without) - fp
 
 
+def language_of(scrape: str) -> str:
+    """The page's language, by langid on its html-text scrape: how every snippet figure is grouped."""
+    import langid
+
+    return langid.classify(scrape[:20000])[0] if scrape.strip() else "?"
+
+
 def prf(c) -> tuple[float, float, float]:
     tp, fn, fp, _ = c
     p = tp / (tp + fp) if tp + fp else 0.0
@@ -65,8 +72,6 @@ def main(argv=None) -> int:
                     help="give noiseclf the page's HTML (noiseclf.html, with its markup) instead of the html-text scrape")
     args = ap.parse_args(argv)
 
-    import langid
-
     model = load_model(args.model)
     from noiseclf import Cleaner, Scrape
     from noiseclf.html import as_text
@@ -84,7 +89,7 @@ def main(argv=None) -> int:
             continue
         html = read_html(path)
         scrape = clean_scrape(TOOLS["html-text"](html) or "")
-        lang = langid.classify(scrape[:20000])[0] if scrape.strip() else "?"
+        lang = language_of(scrape)
         t = time.perf_counter()
         if args.html:
             ours = cleaner.clean_batch([Scrape(as_text(html))])[0].text or ""
