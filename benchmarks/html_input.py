@@ -116,15 +116,25 @@ def table(result: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The options of the held-out WCXB benchmarks (this one and markdown_input.py)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--wcxb", type=Path, required=True, help="the WCXB-dev folder (html/, ground-truth/)")
     ap.add_argument("--limit", type=int, default=None, help="at most this many held-out pages")
     ap.add_argument("--json", type=Path, default=None, help="also write every page's scores here")
     ap.add_argument("--model", type=Path, default=None, help="a model file (default: the shipped model)")
+    return ap
+
+
+def parse(ap: argparse.ArgumentParser, argv) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if not (args.wcxb / "html").is_dir():
         ap.error(f"{args.wcxb}: no html/ folder; pass the WCXB-dev folder")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(arguments(__doc__), argv)
     result = run(args.wcxb, args.limit, model_path=args.model)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -75,18 +75,20 @@ class Cleaner:
     in the results. ``drift``: judge every page (:mod:`noiseclf.drift`).
     ``min_probability``: keep a line only when the labels to keep have at least
     this probability together; ``page_relative``: apply the model's page-relative
-    drop (False: off; both :func:`noiseclf.model.decide`).
+    drop (False: off; both :func:`noiseclf.model.decide`). ``plain``: the kept lines
+    of Markdown scrapes as plain text (:mod:`noiseclf.plain`).
     """
 
     def __init__(self, model: Model, keep: Iterable[str] | str | None = None, site_memory=None,
                  verdicts: bool = False, drift: bool = True, min_probability: float | None = None,
-                 page_relative: bool = True):
+                 page_relative: bool = True, plain: bool = False):
         from .memory import SiteMemory
 
         self.model = model
         self.keep = check_keep(keep)
         self.min_probability = check_min_probability(min_probability)
         self.page_relative = bool(page_relative)
+        self.plain = bool(plain)
         self.memory_path: Path | None = None
         if isinstance(site_memory, SiteMemory):
             self.memory = site_memory
@@ -141,7 +143,7 @@ class Cleaner:
             row += m
             keep_rows = d.keep[rows]
             k = int(keep_rows.sum())
-            result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist()), k, m - k)
+            result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist(), self.plain), k, m - k)
             result.counts = _label_counts(d.best[rows], self.model.labels)
             if self.want_verdicts:
                 result.verdicts = self.model.verdicts_of(

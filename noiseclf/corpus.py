@@ -98,12 +98,12 @@ def _input_files(path: Path) -> list[Path]:
 def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str],
                 urls: Sequence[str | None] | None = None,
                 min_probability: float | None = None,
-                page_relative: bool = True) -> tuple[list, list[int], list[int]]:
+                page_relative: bool = True, plain: bool = False) -> tuple[list, list[int], list[int]]:
     """Cleaned texts and the numbers of kept and dropped non-blank lines of each.
 
     ``None`` stays ``None`` (0 kept, 0 dropped). ``urls`` give each record's
     site (its host), so that pages of one site in a batch share site memory.
-    ``min_probability``, ``page_relative``: as :class:`noiseclf.Cleaner` has them.
+    ``min_probability``, ``page_relative``, ``plain``: as :class:`noiseclf.Cleaner` has them.
     """
     from .clean import Cleaner, Scrape
     from .html import texts_as_text
@@ -111,7 +111,7 @@ def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str],
     texts = texts_as_text(texts)  # records holding HTML become text first (noiseclf.html)
     urls = urls if urls is not None else [None] * len(texts)
     results = Cleaner(model, keep, drift=False, min_probability=min_probability,
-                      page_relative=page_relative).clean_batch(
+                      page_relative=page_relative, plain=plain).clean_batch(
         [Scrape(t, url=u if isinstance(u, str) else None) for t, u in zip(texts, urls)])
     return [r.text for r in results], [r.kept for r in results], [r.dropped for r in results]
 
@@ -131,7 +131,7 @@ def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, ch
                  url_field: str = "url"):
     """Clean a batch of raw JSON Lines; returns output lines (or an error message).
 
-    ``choice``: (labels to keep, min_probability, page_relative), as :func:`clean_corpus` was given them."""
+    ``choice``: (labels to keep, min_probability, page_relative, plain), as :func:`clean_corpus` was given them."""
     records, texts, urls = [], [], []
     for n, line in enumerate(lines, first_line):
         if not line.strip():
@@ -155,7 +155,7 @@ def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, ch
         records.append(rec)
         texts.append(text)
         urls.append(rec.get(url_field))
-    cleaned, kept, dropped = clean_texts(model, texts, choice[0], urls, choice[1], choice[2])
+    cleaned, kept, dropped = clean_texts(model, texts, choice[0], urls, *choice[1:])
     out = []
     for rec, c, k, d in zip(records, cleaned, kept, dropped):
         if rec is None:
@@ -168,7 +168,7 @@ def _jsonl_batch(model: Model, lines: list[str], first_line: int, field: str, ch
 
 
 def _texts_batch(model: Model, texts: list, choice, urls=None):
-    return clean_texts(model, texts, choice[0], urls, choice[1], choice[2])
+    return clean_texts(model, texts, choice[0], urls, *choice[1:])
 
 
 def _run_jsonl_in_worker(lines, first_line, field, choice, source, url_field):
@@ -389,6 +389,7 @@ def clean_corpus(
     url_field: str = "url",
     min_probability: float | None = None,
     page_relative: bool = True,
+    plain: bool = False,
 ) -> CorpusStats:
     """Clean the ``text_field`` of every record of ``source`` into ``output``.
 
@@ -399,7 +400,8 @@ def clean_corpus(
     ``url_field``: where a record's URL is, when it has one: its host is the
     record's site for site memory. ``min_probability``: keep a line only when
     the kept labels have at least this probability; ``page_relative``: the model's
-    page-relative drop (False: off; both :func:`noiseclf.model.decide`).
+    page-relative drop (False: off; both :func:`noiseclf.model.decide`); ``plain``: Markdown
+    scrapes as plain text (:mod:`noiseclf.plain`).
     """
     source, output = Path(source), Path(output)
     files = _input_files(source)
@@ -413,7 +415,7 @@ def clean_corpus(
         raise OutputError(f"{output}: is also the input; write the cleaned corpus to another file")
     if num_proc < 1:
         raise ValueError("num_proc must be at least 1")
-    choice = (sorted(check_keep(keep)), check_min_probability(min_probability), bool(page_relative))
+    choice = (sorted(check_keep(keep)), check_min_probability(min_probability), bool(page_relative), bool(plain))
     if model_path is None:
         model_path = getattr(model, "path", None)
 

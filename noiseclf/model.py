@@ -176,18 +176,24 @@ def decide(proba: np.ndarray, labels: Sequence[str], keep: Iterable[str] | str |
     return Decision(best, proba[np.arange(len(best)), best], kept)
 
 
-def render(page: Page, keep_rows: Sequence[bool]) -> str:
+def render(page: Page, keep_rows: Sequence[bool], plain: bool = False) -> str:
     """The kept lines of a page, unchanged and in order (``keep_rows``: one flag per non-blank line).
 
     A blank line is kept between two kept lines wherever the original had one
-    between them, so paragraphs stay paragraphs.
+    between them, so paragraphs stay paragraphs. ``plain``: each kept line as the
+    plain text of its Markdown (:mod:`noiseclf.plain`; a line with none is left out).
     """
+    if plain:
+        from .plain import plain_line
     lines, parts, prev, prev_j = page.lines, [], -1, -1
     for j, (i, keep_it) in enumerate(zip(page.content, keep_rows)):
         if keep_it:
+            text = plain_line(lines[i]) if plain else lines[i]
+            if not text:
+                continue
             if parts and i - prev > j - prev_j:  # was any line between the two kept ones blank?
                 parts.append("")
-            parts.append(lines[i])
+            parts.append(text)
             prev, prev_j = i, j
     return "\n".join(parts) + "\n" if parts else ""
 
@@ -394,31 +400,34 @@ class Model:
         return self.verdicts(pages, self.predict(pages), keep)
 
     def clean(self, text: str | bytes, keep: Iterable[str] | str | None = None,
-              min_probability: float | None = None, page_relative: bool = True) -> str:
+              min_probability: float | None = None, page_relative: bool = True, plain: bool = False) -> str:
         """The lines of ``text`` whose label is in ``keep`` (default: article), unchanged and in order.
 
         A blank line is kept between two kept lines wherever the original had
         one between them, so paragraphs stay paragraphs. ``min_probability``,
         ``page_relative`` (the model's page-relative drop; False: off): see :func:`decide`.
+        ``plain``: Markdown scrapes as plain text (:mod:`noiseclf.plain`).
         """
         if isinstance(text, (list, tuple)):
             raise UsageError("clean() takes a page's text (str); for lines use classify(lines), "
                              "for many pages clean_many(texts)")
-        return self.clean_many([text], keep, min_probability, page_relative)[0]
+        return self.clean_many([text], keep, min_probability, page_relative, plain)[0]
 
     def clean_many(self, texts: Sequence[str | bytes], keep: Iterable[str] | str | None = None,
-                   min_probability: float | None = None, page_relative: bool = True) -> list[str]:
+                   min_probability: float | None = None, page_relative: bool = True,
+                   plain: bool = False) -> list[str]:
         """Clean many pages with one call into the classifier (faster in bulk)."""
-        return self.clean_counted(texts, keep, min_probability, page_relative)[0]
+        return self.clean_counted(texts, keep, min_probability, page_relative, plain)[0]
 
     def clean_counted(self, texts: Sequence[str | bytes], keep: Iterable[str] | str | None = None,
                       min_probability: float | None = None,
-                      page_relative: bool = True) -> tuple[list[str], list[int], list[int]]:
+                      page_relative: bool = True,
+                      plain: bool = False) -> tuple[list[str], list[int], list[int]]:
         """Cleaned texts, and for each the number of non-blank lines kept and dropped."""
         from .clean import Cleaner, Scrape
 
         results = Cleaner(self, keep, drift=False, min_probability=min_probability,
-                          page_relative=page_relative).clean_batch(
+                          page_relative=page_relative, plain=plain).clean_batch(
             [Scrape(t) for t in _texts(texts, "clean_many")])
         return [r.text for r in results], [r.kept for r in results], [r.dropped for r in results]
 

@@ -78,6 +78,12 @@ def clean_cli(
         help="Drop a kept line whose probability is far below the page's own prose (other stories' teasers, "
         "comments beside an article); the model's setting. --no-page-relative: off, a little more recall.",
     ),
+    plain: bool = typer.Option(
+        False, "--plain",
+        help="For Markdown scrapes (html2text, markdownify): write the kept lines as plain text, without "
+        "link and image targets or emphasis, list and heading marks. Which lines are kept does not change.",
+        show_default=False,
+    ),
     fmt: Format = typer.Option(
         Format.text, "--format", "-f",
         help="text: the kept lines, unchanged, blank lines between paragraphs. "
@@ -115,6 +121,7 @@ def clean_cli(
       cat page.txt | noiseclf clean -              # stdin to stdout
       noiseclf clean scrapes/*.txt -o cleaned/     # many files, one process
       noiseclf clean page.txt --format jsonl       # every line, labelled
+      noiseclf clean page.md --plain               # a Markdown scrape, kept lines as plain text
       noiseclf clean site/*.txt --site example.com -o out/   # pages of one site
       noiseclf clean --corpus pages.jsonl --output clean.jsonl --num-proc 2
     """
@@ -132,9 +139,12 @@ def clean_cli(
     if site_memory is not None and site is None and not site_per_folder:
         raise typer.BadParameter("--site-memory needs to know which site the scrapes belong to: "
                                  "add --site NAME or --site-per-folder", param_hint="--site-memory")
+    if plain and fmt is Format.jsonl:
+        raise typer.BadParameter("--format jsonl writes every line as it is; --plain goes with text output",
+                                 param_hint="--plain")
     if corpus is not None or output is not None:
         _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field,
-                      min_probability, page_relative)
+                      min_probability, page_relative, plain)
         return
     paths = list(paths or [])
     if not paths:
@@ -163,7 +173,7 @@ def clean_cli(
 
     expect_bytes(sum(_size(p) for p in paths if p != STDIN))
     cleaner = Cleaner(load(model), keep_set, site_memory=site_memory, verdicts=fmt is Format.jsonl,
-                      min_probability=min_probability, page_relative=page_relative)
+                      min_probability=min_probability, page_relative=page_relative, plain=plain)
     failures = 0
     html_inputs: list[str] = []  # inputs that were HTML, converted by noiseclf.html
     names_seen: dict[str, Path] = {}
@@ -225,7 +235,7 @@ def clean_cli(
 
 
 def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field, num_proc, url_field,
-                  min_probability, page_relative) -> None:
+                  min_probability, page_relative, plain) -> None:
     """The --corpus mode (noiseclf.corpus does the work)."""
     from ..corpus import clean_corpus
 
@@ -243,6 +253,6 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
             f"each HTML record is converted to text with {TOOL} before cleaning")
     stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
                          num_proc=num_proc, model_path=model, url_field=url_field, min_probability=min_probability,
-                         page_relative=page_relative)
+                         page_relative=page_relative, plain=plain)
     say(f"noiseclf: {stats.records} records cleaned into {output}: "
         f"{stats.kept_lines} lines kept, {stats.dropped_lines} dropped")

@@ -1,0 +1,86 @@
+"""`clean --plain`: Markdown scrapes come out as plain text; which lines are kept does not change."""
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from noiseclf.cli import app
+from noiseclf.corpus import clean_corpus
+from noiseclf.plain import plain_line
+from noiseclf.text import split_lines
+
+from conftest import SEED_003
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("line, plain", [
+    ("  * [Health](https://www.example.com/health/)", "Health"),
+    ("[![logo](/static/logo.svg)](https://example.com/)", "logo"),  # nested: the image's alt text
+    ("## The _big_ **one**", "The big one"),
+    ("  1. [Diets](/weight-loss/diets/)", "Diets"),
+    ("      * nested [item](/x) of a list", "nested item of a list"),  # html2text indents nested items
+    ("Price 5 * 3 = 15, see snake_case_name and a\\_b", "Price 5 * 3 = 15, see snake_case_name and a_b"),
+    ("> quoted [text](http://a.example/b \"title\") here", "quoted text here"),
+    ("Use `pip install x` now", "Use pip install x now"),
+    ("<div class=\"ad\">", ""),  # an HTML block has no plain text
+    ("    <h1>Welcome</h1>", "<h1>Welcome</h1>"),  # indented: code showing HTML, kept
+    ("Use <b>x</b> here", "Use <b>x</b> here"),  # tags inside a line stay
+    ("***", ""),  # a rule
+    ("Plain prose stays as it is.", "Plain prose stays as it is."),
+])
+def test_plain_line(line, plain):
+    assert plain_line(line) == plain
+
+
+def markdown_of(text: str) -> str:
+    """Seed 003 as a Markdown scrape: every line's first word a link, bullets on short lines."""
+    out = []
+    for line in split_lines(text):
+        words = line.split()
+        if not words:
+            out.append(line)
+            continue
+        first = f"[{words[0]}](https://news.example/{len(out)}/{words[0].lower()})"
+        out.append(("  * " if len(words) < 5 else "") + " ".join([first, *words[1:]]))
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture
+def markdown_seed(tmp_path):
+    path = tmp_path / "page.md"
+    path.write_text(markdown_of(SEED_003.read_text(encoding="utf-8")), encoding="utf-8")
+    return path
+
+
+def test_clean_plain_keeps_the_same_lines_as_plain_text(markdown_seed):
+    as_written = runner.invoke(app, ["clean", str(markdown_seed)])
+    plain = runner.invoke(app, ["clean", str(markdown_seed), "--plain"])
+    assert as_written.exit_code == 0 and plain.exit_code == 0, plain.stderr
+    kept = [l for l in split_lines(as_written.stdout) if l.strip()]
+    assert len(kept) > 5 and any("](https://news.example/" in l for l in kept)
+    # the same lines, each as its plain text, paragraphs as they were
+    assert [l for l in split_lines(plain.stdout) if l.strip()] == [plain_line(l) for l in kept]
+    assert split_lines(plain.stdout).count("") == split_lines(as_written.stdout).count("")
+    assert "](" not in plain.stdout and "https://" not in plain.stdout
+    assert "Still, the ongoing ISS partnership" in plain.stdout
+
+
+def test_plain_with_jsonl_output_is_refused(markdown_seed):
+    result = runner.invoke(app, ["clean", str(markdown_seed), "--plain", "--format", "jsonl"])
+    assert result.exit_code == 2
+    assert "--plain goes with text output" in result.output
+
+
+def test_corpus_and_api_take_plain(tmp_path, markdown_seed, shipped_model):
+    text = markdown_seed.read_text(encoding="utf-8")
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": text, "url": "https://news.example/a"}) + "\n", encoding="utf-8")
+    clean_corpus(src, tmp_path / "plain.jsonl", shipped_model, plain=True)
+    clean_corpus(src, tmp_path / "as-written.jsonl", shipped_model)
+    plain = json.loads((tmp_path / "plain.jsonl").read_text(encoding="utf-8"))
+    written = json.loads((tmp_path / "as-written.jsonl").read_text(encoding="utf-8"))
+    assert plain["noiseclf_kept_lines"] == written["noiseclf_kept_lines"] > 0
+    assert not re.search(r"\]\(https?://", plain["text"]) and re.search(r"\]\(https?://", written["text"])
+    assert plain["text"] == shipped_model.clean(text, plain=True)
