@@ -27,6 +27,14 @@ import re
 from functools import lru_cache
 from typing import Sequence
 
+# A scrape is Markdown with link targets (what `clean` without --plain points out) when at least
+# MARKDOWN_MIN_LINKS of its non-blank lines, and MARKDOWN_MIN_SHARE of them, hold a link `](target)`.
+# On the WCXB corpus's scrapes (1,358 pages): 1,332 of 1,350 html2text scrapes, 0 of 4,066 of
+# html-text, inscriptis and bs4.
+MARKDOWN_MIN_LINKS = 3
+MARKDOWN_MIN_SHARE = 0.05
+_LINK = re.compile(r"\]\((?:[a-z][a-z0-9+.-]*:|/|#|\.)[^)\s]*(?:\s+\"[^\"]*\")?\)", re.IGNORECASE)
+
 # A line's block marks (list bullets and numbers, heading hashes, quote marks, as many as it has): the
 # line is parsed alone, so an indented item of a nested list is an item, not a CommonMark code block.
 _BLOCK_MARKS = re.compile(r"^(?:\s*(?:[*+-]|\d{1,9}[.)]|#{1,6}|>)(?=\s|$))+")
@@ -63,3 +71,10 @@ def plain_line(line: str) -> str:
             return ""
     tokens = _parser().parseInline(_BLOCK_MARKS.sub("", line).strip())
     return _inline_text(tokens[0].children or ()).strip() if tokens else ""
+
+
+def looks_like_markdown(text: str) -> bool:
+    """Whether a scrape is Markdown whose links carry their targets (see MARKDOWN_MIN_LINKS)."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    links = sum(1 for line in lines if _LINK.search(line))
+    return links >= MARKDOWN_MIN_LINKS and links >= MARKDOWN_MIN_SHARE * len(lines)

@@ -21,7 +21,8 @@ from noiseclf.html import html_to_text  # noqa: E402
 from noiseclf.integrations.datatrove import (  # noqa: E402
     DROP_REASON, DROPPED_FIELD, KEPT_FIELD, NoiseclfFilter, worker_model)
 
-from conftest import SEEDS  # noqa: E402
+from conftest import SEED_003, SEEDS  # noqa: E402
+from test_plain import markdown_of  # noqa: E402
 
 HTML = """<!DOCTYPE html><html><head><title>Harbour reopens</title></head><body>
 <nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/sport">Sport</a></li></ul></nav>
@@ -148,6 +149,13 @@ def test_html_false_leaves_markup_as_text(shipped_model):
     (doc,) = step.run(iter([Document(text=HTML, id="h")]))
     assert "html_converted" not in step.stats.stats
     assert doc.text == shipped_model.clean(HTML)
+
+
+def test_plain_writes_markdown_as_plain_text(shipped_model):
+    md = markdown_of(SEED_003.read_text(encoding="utf-8"))
+    (doc,) = NoiseclfFilter(plain=True, drop_empty=False).run(iter([Document(text=md, id="m")]))
+    assert doc.text == shipped_model.clean(md, plain=True) != shipped_model.clean(md)
+    assert "](" not in doc.text and "Still, the ongoing ISS partnership" in doc.text
 
 
 def test_the_model_is_loaded_once_per_process_and_never_pickled(shipped_model):

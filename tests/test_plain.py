@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from noiseclf.cli import app
 from noiseclf.corpus import clean_corpus
-from noiseclf.plain import plain_line
+from noiseclf.plain import looks_like_markdown, plain_line
 from noiseclf.text import split_lines
 
 from conftest import SEED_003
@@ -84,3 +84,23 @@ def test_corpus_and_api_take_plain(tmp_path, markdown_seed, shipped_model):
     assert plain["noiseclf_kept_lines"] == written["noiseclf_kept_lines"] > 0
     assert not re.search(r"\]\(https?://", plain["text"]) and re.search(r"\]\(https?://", written["text"])
     assert plain["text"] == shipped_model.clean(text, plain=True)
+    cli = runner.invoke(app, ["clean", "--corpus", str(src), "--output", str(tmp_path / "cli.jsonl"), "--plain"])
+    assert cli.exit_code == 0, cli.output
+    assert json.loads((tmp_path / "cli.jsonl").read_text(encoding="utf-8"))["text"] == plain["text"]
+
+
+def test_clean_points_out_markdown_and_plain_text_is_not_flagged(markdown_seed):
+    result = runner.invoke(app, ["clean", str(markdown_seed)])
+    assert result.exit_code == 0
+    assert f"{markdown_seed}: Markdown" in result.stderr and "add --plain" in result.stderr
+    assert "Markdown" not in runner.invoke(app, ["clean", str(markdown_seed), "--plain"]).stderr
+    assert "Markdown" not in runner.invoke(app, ["clean", str(SEED_003)]).stderr
+
+
+def test_looks_like_markdown():
+    assert looks_like_markdown(markdown_of(SEED_003.read_text(encoding="utf-8")))
+    assert not looks_like_markdown(SEED_003.read_text(encoding="utf-8"))
+    # two links are not enough, nor links on too few of many lines
+    assert not looks_like_markdown("[a](https://x.example/a)\n[b](/b)\nplain\n")
+    assert not looks_like_markdown("\n".join(["[a](/a)"] * 3 + ["prose line"] * 100))
+    assert looks_like_markdown("\n".join(["[a](/a)"] * 5 + ["prose line"] * 50))

@@ -18,6 +18,7 @@ from noiseclf import load_model  # noqa: E402
 from noiseclf.integrations.scrapy import NoiseclfPipeline  # noqa: E402
 
 from conftest import SEEDS  # noqa: E402
+from test_plain import markdown_of  # noqa: E402
 
 SPIDER = '''
 import scrapy
@@ -130,3 +131,6 @@ def test_pipeline_in_process_items():
     assert pipe.process_item({"text": raw.encode("utf-8")})["text"] == model.clean(raw)
     with pytest.raises(KeyError, match="no field"):
         NoiseclfPipeline(counts=True).process_item(Page(text=raw))
+    md = markdown_of(raw)  # NOISECLF_PLAIN: a Markdown field's kept lines as plain text
+    plain = NoiseclfPipeline(plain=True).process_item({"text": md})["text"]
+    assert plain == model.clean(md, plain=True) != model.clean(md) and "](" not in plain

@@ -16,7 +16,8 @@ from noiseclf import load_model  # noqa: E402
 from noiseclf.integrations.spark import DROPPED_FIELD, KEPT_FIELD, clean_dataframe, clean_udf, ship_model  # noqa: E402
 from noiseclf.modelfile import default_model_path  # noqa: E402
 
-from conftest import SEEDS  # noqa: E402
+from conftest import SEED_003, SEEDS  # noqa: E402
+from test_plain import markdown_of  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,11 @@ def test_clean_in_place_and_udf(spark):
     assert got[0].asDict().keys() == {"id", "text", "site"}
     udf_out = df.select("id", clean_udf()("text").alias("c")).orderBy("id").collect()
     assert [r["c"] for r in udf_out] == [model.clean(t) for _, t, _ in rows()[:3]]
+    md = markdown_of(SEED_003.read_text(encoding="utf-8"))  # plain=: Markdown's kept lines as plain text
+    mdf = spark.createDataFrame([(1, md)], "id long, text string")
+    (row,) = clean_dataframe(mdf, plain=True, counts=False).collect()
+    (urow,) = mdf.select(clean_udf(plain=True)("text").alias("c")).collect()
+    assert row["text"] == urow["c"] == model.clean(md, plain=True) != model.clean(md)
 
 
 def test_bad_column(spark):

@@ -176,6 +176,7 @@ def clean_cli(
                       min_probability=min_probability, page_relative=page_relative, plain=plain)
     failures = 0
     html_inputs: list[str] = []  # inputs that were HTML, converted by noiseclf.html
+    markdown_inputs: list[str] = []  # Markdown with link targets, cleaned without --plain
     names_seen: dict[str, Path] = {}
     named = output_dir is None  # jsonl rows on stdout say which file they are from
 
@@ -183,6 +184,7 @@ def clean_cli(
         nonlocal failures
         from ..clean import Scrape
         from ..html import read_page
+        from ..plain import looks_like_markdown
 
         for path in paths:
             try:
@@ -195,6 +197,8 @@ def clean_cli(
                 warn(w)
             if was_html:
                 html_inputs.append("<stdin>" if path == STDIN else one_line(str(path)))
+            elif not plain and fmt is Format.text and looks_like_markdown(decoded.text):
+                markdown_inputs.append("<stdin>" if path == STDIN else one_line(str(path)))
             if output_dir is not None:
                 out_name = _output_name(path, fmt)
                 if out_name in names_seen:
@@ -220,6 +224,10 @@ def clean_cli(
 
         which = html_inputs[0] if len(html_inputs) == 1 else f"{len(html_inputs)} of {len(paths)} inputs"
         say(f"noiseclf: {which}: HTML, converted to text with {TOOL} before cleaning")
+    if markdown_inputs:
+        which = markdown_inputs[0] if len(markdown_inputs) == 1 else f"{len(markdown_inputs)} of {len(paths)} inputs"
+        say(f"noiseclf: {which}: Markdown, its kept lines written with their link targets; "
+            "add --plain to write them as plain text")
     unfamiliar = cleaner.finish()
     if unfamiliar:
         th = cleaner.thresholds

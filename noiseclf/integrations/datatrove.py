@@ -74,6 +74,7 @@ class NoiseclfFilter(BaseFilter):
         html: ``None`` (default): convert a text that is HTML (by content); ``True``: every
             text is HTML; ``False``: never convert.
         url_key: the metadata key of the page's URL (its host is the site, for site memory).
+        plain: Markdown texts (html2text, markdownify): the kept lines as plain text (:mod:`noiseclf.plain`).
         batch_size: documents cleaned per call into the model.
         cache_lines: lines whose features the model remembers (menus repeat).
         exclusion_writer: a datatrove writer for the dropped documents (original text).
@@ -84,7 +85,8 @@ class NoiseclfFilter(BaseFilter):
     def __init__(self, model: str | None = None, keep: Iterable[str] | str | None = ("article",),
                  drop_empty: bool = True, drop_reason: str = DROP_REASON, html: bool | None = None,
                  url_key: str | None = "url", batch_size: int = BATCH_PAGES,
-                 cache_lines: int = DEFAULT_CACHE_LINES, exclusion_writer: DiskWriter | None = None):
+                 cache_lines: int = DEFAULT_CACHE_LINES, exclusion_writer: DiskWriter | None = None,
+                 plain: bool = False):
         super().__init__(exclusion_writer=exclusion_writer, batch_size=batch_size)
         try:
             self.keep = check_keep(keep)
@@ -95,6 +97,7 @@ class NoiseclfFilter(BaseFilter):
         self.drop_reason = drop_reason
         self.html = html
         self.url_key = url_key
+        self.plain = bool(plain)
         self.cache_lines = int(cache_lines)
         self._cleaner: Cleaner | None = None
 
@@ -106,7 +109,8 @@ class NoiseclfFilter(BaseFilter):
     @property
     def cleaner(self) -> Cleaner:
         if self._cleaner is None:
-            self._cleaner = Cleaner(worker_model(self.model_path, self.cache_lines), self.keep, drift=False)
+            self._cleaner = Cleaner(worker_model(self.model_path, self.cache_lines), self.keep, drift=False,
+                                    plain=self.plain)
         return self._cleaner
 
     def _text(self, doc: Document):

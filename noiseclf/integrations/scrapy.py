@@ -10,6 +10,7 @@ Enable it in the project's ``settings.py``::
     NOISECLF_COUNTS = False            # also set noiseclf_kept_lines / noiseclf_dropped_lines
     NOISECLF_CACHE_LINES = 20000       # lines whose features are remembered (menus repeat)
     NOISECLF_URL_FIELD = "url"         # the item field with the page's URL: its host is the site
+    NOISECLF_PLAIN = False             # Markdown text (html2text, markdownify): kept lines as plain text
 
 The model is loaded once, when the spider opens. Items without the field (or
 with ``None``) pass through unchanged. Counts go to the crawl stats
@@ -45,12 +46,14 @@ class NoiseclfPipeline:
         cache_lines: int = DEFAULT_CACHE_LINES,
         stats: Any = None,
         url_field: str | None = "url",
+        plain: bool = False,
     ):
         try:
             keep = check_keep(keep)
         except UsageError as exc:
             raise UsageError(f"NOISECLF_KEEP: {exc}") from None
         self.url_field = url_field
+        self.plain = bool(plain)
         self.cleaner: Cleaner | None = None
         self.field = field
         self.output_field = output_field or field
@@ -73,6 +76,7 @@ class NoiseclfPipeline:
             cache_lines=s.getint("NOISECLF_CACHE_LINES", DEFAULT_CACHE_LINES),
             stats=crawler.stats,
             url_field=s.get("NOISECLF_URL_FIELD", "url"),
+            plain=s.getbool("NOISECLF_PLAIN", False),
         )
 
     def open_spider(self, spider=None) -> None:
@@ -82,7 +86,7 @@ class NoiseclfPipeline:
             except NoiseclfError as exc:  # name the setting to change
                 raise NoiseclfError(f"NOISECLF_MODEL: {exc}") from None
         if self.cleaner is None:
-            self.cleaner = Cleaner(self.model, self.keep, drift=False)
+            self.cleaner = Cleaner(self.model, self.keep, drift=False, plain=self.plain)
 
     def process_item(self, item: Any, spider=None) -> Any:
         from itemadapter import ItemAdapter

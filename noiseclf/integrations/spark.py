@@ -60,11 +60,13 @@ def ship_model(spark, path: str | os.PathLike) -> str:
 
 
 def clean_dataframe(df, text_col: str = "text", output_col: str | None = None, model: str | None = None,
-                    keep: Iterable[str] = ("article",), counts: bool = True, url_col: str | None = "url"):
+                    keep: Iterable[str] = ("article",), counts: bool = True, url_col: str | None = "url",
+                    plain: bool = False):
     """``df`` with ``output_col`` (default: ``text_col`` itself) holding the cleaned
     text and, with ``counts``, the numbers of kept and dropped non-blank lines.
     Where ``url_col`` is a column, each row's site is its URL's host (site memory
-    among the rows of a batch)."""
+    among the rows of a batch). ``plain``: Markdown texts' kept lines as plain text
+    (:mod:`noiseclf.plain`)."""
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     from ..model import check_keep
@@ -96,7 +98,7 @@ def clean_dataframe(df, text_col: str = "text", output_col: str | None = None, m
         for pdf in batches:
             texts = [t if isinstance(t, str) else None for t in pdf[text_col].tolist()]
             urls = pdf[url_col].tolist() if url_col is not None else None
-            cleaned, kept, dropped = clean_texts(m, texts, keep, urls)
+            cleaned, kept, dropped = clean_texts(m, texts, keep, urls, plain=plain)
             pdf[output_col] = cleaned
             if counts:
                 pdf[KEPT_FIELD] = kept
@@ -106,8 +108,9 @@ def clean_dataframe(df, text_col: str = "text", output_col: str | None = None, m
     return df.mapInPandas(clean_batches, schema)
 
 
-def clean_udf(model: str | None = None, keep: Iterable[str] = ("article",)):
-    """A pandas UDF ``text -> cleaned text`` for ``select``/``withColumn``."""
+def clean_udf(model: str | None = None, keep: Iterable[str] = ("article",), plain: bool = False):
+    """A pandas UDF ``text -> cleaned text`` for ``select``/``withColumn`` (``plain``: as in
+    :func:`clean_dataframe`)."""
     from pyspark.sql.functions import pandas_udf
 
     from ..model import check_keep
@@ -121,6 +124,6 @@ def clean_udf(model: str | None = None, keep: Iterable[str] = ("article",)):
         from ..corpus import clean_texts
 
         values = [t if isinstance(t, str) else None for t in texts.tolist()]
-        return pd.Series(clean_texts(executor_model(model), values, keep)[0], dtype=object)
+        return pd.Series(clean_texts(executor_model(model), values, keep, plain=plain)[0], dtype=object)
 
     return noiseclf_clean
