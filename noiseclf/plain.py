@@ -13,7 +13,7 @@ Each line's inline Markdown is parsed alone by markdown-it-py (CommonMark), afte
 (``[![logo](a.svg)](/)``), escapes and ``snake_case_words`` right, which the regular
 expressions tried first did not (held-out html2text scrapes of WCXB's test split,
 article pages, word F1: 0.907 as written, 0.949 with link targets cut by a regular
-expression, 0.952 with this; benchmarks/README.md "Markdown scrapes").
+expression, 0.953 with this; benchmarks/README.md "Markdown scrapes").
 
 A line that is HTML by CommonMark's rules (it starts with a tag such as ``<div>``)
 or a rule (``***``, ``---``) has no plain text and is left out; tags inside a line
