@@ -76,7 +76,8 @@ class Cleaner:
     ``min_probability``: keep a line only when the labels to keep have at least
     this probability together; ``page_relative``: apply the model's page-relative
     drop (False: off; both :func:`noiseclf.model.decide`). ``plain``: the kept lines
-    of Markdown scrapes as plain text (:mod:`noiseclf.plain`).
+    of Markdown scrapes as plain text (:mod:`noiseclf.plain`; HTML, converted to plain
+    text already, is left as it is).
     """
 
     def __init__(self, model: Model, keep: Iterable[str] | str | None = None, site_memory=None,
@@ -143,7 +144,7 @@ class Cleaner:
             row += m
             keep_rows = d.keep[rows]
             k = int(keep_rows.sum())
-            result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist(), self.plain), k, m - k)
+            result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist(), self.plain and page.markup is None), k, m - k)
             result.counts = _label_counts(d.best[rows], self.model.labels)
             if self.want_verdicts:
                 result.verdicts = self.model.verdicts_of(

@@ -6,7 +6,8 @@ Cleaning keeps the article's lines, so an article's inline links keep their URLs
 and a text corpus gets words that are on no page. With ``--plain`` each kept line
 is written as the text a reader sees: link and image targets dropped (a link keeps
 its text, an image its alt text), emphasis, code, heading, list and quote marks
-removed, backslash escapes undone. Which lines are kept does not change.
+removed, backslash escapes undone. Which lines are kept does not change. HTML input
+is converted to plain text already (:mod:`noiseclf.html`) and is left as it is.
 
 Each line's inline Markdown is parsed alone by markdown-it-py (CommonMark), after its block marks
 (bullets, numbers, ``#``, ``>``) are cut: it gets nested brackets

@@ -104,3 +104,16 @@ def test_looks_like_markdown():
     assert not looks_like_markdown("[a](https://x.example/a)\n[b](/b)\nplain\n")
     assert not looks_like_markdown("\n".join(["[a](/a)"] * 3 + ["prose line"] * 100))
     assert looks_like_markdown("\n".join(["[a](/a)"] * 5 + ["prose line"] * 50))
+
+
+def test_html_input_is_left_as_converted(tmp_path):
+    from test_html_input import PAGE
+
+    steps = ("<ol><li>Engineers first drained the flooded quay and pumped the fish market dry again.</li>"
+             "<li>Then they rebuilt forty metres of the sea wall with new granite blocks from the island.</li></ol>")
+    page = tmp_path / "page.html"
+    page.write_text(PAGE.replace("</article>", steps + "</article>"), encoding="utf-8")
+    as_converted = runner.invoke(app, ["clean", str(page)])
+    plain = runner.invoke(app, ["clean", str(page), "--plain"])
+    assert "1. Engineers first drained" in as_converted.stdout  # the list's numbers are the page's text
+    assert plain.stdout == as_converted.stdout
