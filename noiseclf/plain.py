@@ -16,8 +16,9 @@ expressions tried first did not (held-out html2text scrapes of WCXB's test split
 article pages, word F1: 0.907 as written, 0.949 with link targets cut by a regular
 expression, 0.953 with this; benchmarks/README.md "Markdown scrapes").
 
-A line that is HTML by CommonMark's rules (it starts with a tag such as ``<div>``)
-or a rule (``***``, ``---``) has no plain text and is left out; tags inside a line
+A line that is HTML by CommonMark's rules (it starts with a tag such as ``<div>``),
+a rule (``***``, ``---``), a heading's underline (``===``) or a table's separator row
+(``|---|:--:|``) has no plain text and is left out; tags inside a line
 stay (often code shown as text). Plain text given to it changes little (a line's leading
 ``1.``, ``*`` or ``#`` is read as a list or heading mark): it is for Markdown scrapes.
 """
@@ -39,7 +40,8 @@ _LINK = re.compile(r"\]\((?:[a-z][a-z0-9+.-]*:|/|#|\.)[^)\s]*(?:\s+\"[^\"]*\")?\
 # A line's block marks (list bullets and numbers, heading hashes, quote marks, as many as it has): the
 # line is parsed alone, so an indented item of a nested list is an item, not a CommonMark code block.
 _BLOCK_MARKS = re.compile(r"^(?:\s*(?:[*+-]|\d{1,9}[.)]|#{1,6}|>)(?=\s|$))+")
-_RULE = re.compile(r"^\s*([*_-])(?:\s*\1){2,}\s*$")  # ***, - - -, ___
+# Lines with no text of their own: rules (***, - - -, ___), setext underlines (===), table separator rows
+_RULE = re.compile(r"^\s*(?:([*_-])(?:\s*\1){2,}|={3,}|\|?(?:\s*:?-{3,}:?\s*\|)+\s*(?::?-{3,}:?)?\s*)$")
 
 
 @lru_cache(maxsize=1)

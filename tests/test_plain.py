@@ -28,6 +28,11 @@ runner = CliRunner()
     ("    <h1>Welcome</h1>", "<h1>Welcome</h1>"),  # indented: code showing HTML, kept
     ("Use <b>x</b> here", "Use <b>x</b> here"),  # tags inside a line stay
     ("***", ""),  # a rule
+    ("======", ""),  # a heading's underline
+    ("| --- | :---: |", ""),  # a table's separator row
+    ("|---|---|", ""),
+    ("| Name | Price |", "| Name | Price |"),  # the cells stay
+    ("Prices - - - rising", "Prices - - - rising"),
     ("Plain prose stays as it is.", "Plain prose stays as it is."),
 ])
 def test_plain_line(line, plain):
