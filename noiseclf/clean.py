@@ -144,7 +144,8 @@ class Cleaner:
             row += m
             keep_rows = d.keep[rows]
             k = int(keep_rows.sum())
-            result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist(), self.plain and page.markup is None), k, m - k)
+            plain = self.plain and page.markup is None  # HTML came through inscriptis: plain text already
+            result = Cleaned(scrapes[i].name, site, render(page, keep_rows.tolist(), plain), k, m - k)
             result.counts = _label_counts(d.best[rows], self.model.labels)
             if self.want_verdicts:
                 result.verdicts = self.model.verdicts_of(
