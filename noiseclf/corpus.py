@@ -93,6 +93,32 @@ def _input_files(path: Path) -> list[Path]:
     return [path]
 
 
+def first_values(source: str | Path, field: str, records: int = 64) -> list:
+    """``field`` of the first records of a corpus's first file (for the CLI's notes on what it
+    holds: HTML, Markdown); nothing when it cannot be read (the run reports that, with the record)."""
+    import json
+
+    try:
+        files = _input_files(Path(source))
+        if corpus_format(files[0]) == "parquet":
+            for _path, table in _parquet_tables(files[:1], records, field):
+                return table.column(field).to_pylist()
+            return []
+        values = []
+        for _path, _n, lines in _jsonl_lines(files[:1], records):
+            for line in lines:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict):
+                    values.append(rec.get(field))
+            return values
+    except Exception:  # noqa: BLE001 - a bad corpus is the run's to report
+        return []
+    return []
+
+
 # -- cleaning a batch of texts (runs in the main process or in workers) --------
 
 def clean_texts(model: Model, texts: Sequence[str | None], keep: Iterable[str],

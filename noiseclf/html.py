@@ -167,24 +167,7 @@ def read_page(path: str | Path | None = None):
 
 def corpus_holds_html(source: str | Path, field: str, records: int = 64) -> bool:
     """Whether the first records of a corpus (``--corpus``) hold HTML in ``field``: for the CLI's message."""
-    try:
-        from .corpus import _input_files, _jsonl_lines, _parquet_tables, corpus_format
-        import json
+    from .corpus import first_values
 
-        files = _input_files(Path(source))
-        if corpus_format(files[0]) == "parquet":
-            for _path, table in _parquet_tables(files[:1], records, field):
-                return any(looks_like_html(v) for v in table.column(field).to_pylist())
-            return False
-        for _path, _n, lines in _jsonl_lines(files[:1], records):
-            for line in lines:
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(rec, dict) and looks_like_html(rec.get(field)):
-                    return True
-            return False
-    except Exception:  # the run itself reports a bad corpus, with the record
-        return False
+    return any(looks_like_html(v) for v in first_values(source, field, records))
     return False

@@ -92,6 +92,9 @@ def test_corpus_and_api_take_plain(tmp_path, markdown_seed, shipped_model):
     cli = runner.invoke(app, ["clean", "--corpus", str(src), "--output", str(tmp_path / "cli.jsonl"), "--plain"])
     assert cli.exit_code == 0, cli.output
     assert json.loads((tmp_path / "cli.jsonl").read_text(encoding="utf-8"))["text"] == plain["text"]
+    assert "Markdown" not in cli.stderr
+    hinted = runner.invoke(app, ["clean", "--corpus", str(src), "--output", str(tmp_path / "cli2.jsonl")])
+    assert hinted.exit_code == 0 and "field 'text' holds Markdown" in hinted.stderr and "--plain" in hinted.stderr
 
 
 def test_clean_points_out_markdown_and_plain_text_is_not_flagged(markdown_seed):

@@ -259,6 +259,13 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
     if corpus_holds_html(corpus, text_field):
         say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds HTML; "
             f"each HTML record is converted to text with {TOOL} before cleaning")
+    elif not plain:
+        from ..corpus import first_values
+        from ..plain import looks_like_markdown
+
+        if any(isinstance(v, str) and looks_like_markdown(v) for v in first_values(corpus, text_field)):
+            say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds Markdown; its kept lines are "
+                "written with their link targets; add --plain to write them as plain text")
     stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
                          num_proc=num_proc, model_path=model, url_field=url_field, min_probability=min_probability,
                          page_relative=page_relative, plain=plain)
