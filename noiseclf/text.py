@@ -30,6 +30,7 @@ _BINARY_MAGIC = (
     (b"\x7fELF", "an executable"),
     (b"\x80\x04", "a Python pickle"),
     (b"\x80\x05", "a Python pickle"),
+    (b"PAR1", "a Parquet file"),
 )
 _CONTROL = bytes(sorted(set(range(0, 9)) | {11, 12} | set(range(14, 32))))  # C0 controls but tab, LF, CR
 
@@ -109,10 +110,9 @@ def decode_scrape(data: bytes, source: str = "<stdin>") -> Decoded:
     warnings: list[str] = []
     for magic, what in _BINARY_MAGIC:
         if data.startswith(magic):
-            raise InputError(
-                f"{source}: this looks like {what}, not a text scrape; "
-                "pass a plain-text file (UTF-8 or UTF-16 with BOM)"
-            )
+            fix = (_corpus_fix(source, "parquet") if magic == b"PAR1"
+                   else "pass a plain-text file (UTF-8 or UTF-16 with BOM)")
+            raise InputError(f"{source}: this looks like {what}, not a text scrape; {fix}")
     if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         text = _decode_wide(data, "utf-32", source, warnings)
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -167,7 +167,37 @@ def read_scrape(path: str | Path) -> Decoded:
         raise InputError(f"{p}: permission denied; make the file readable") from None
     except OSError as exc:
         raise InputError(f"{p}: cannot be read ({exc.strerror}); check the file") from None
-    return decode_scrape(data, str(p))
+    return _not_records(decode_scrape(data, str(p)), str(p))
+
+
+def _corpus_fix(source: str, fmt: str) -> str:
+    where = "save it to a file and clean" if source == "<stdin>" else "clean"
+    name = "FILE" if source == "<stdin>" else source
+    return f"to clean a corpus of records, {where} it with `noiseclf clean --corpus {name} --output OUT.{fmt}`"
+
+
+def _not_records(decoded: Decoded, source: str) -> Decoded:
+    """Refuse a file of records (JSON, JSON Lines) given where a scrape goes: cleaned as text it
+    would come out as one "article" line of JSON. (Parquet is refused by its magic bytes.)"""
+    text = decoded.text.lstrip()
+    if text[:1] not in ("{", "["):
+        return decoded
+    first = text.split("\n", 1)[0]
+    import json
+
+    for candidate, lines in ((first, True), (text, False)):
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, (dict, list)):
+            if lines:
+                raise InputError(f"{source}: this is JSON Lines (one record a line), not a text scrape; "
+                                 f"{_corpus_fix(source, 'jsonl')}, or pass the page's text")
+            raise InputError(f"{source}: this is JSON, not a text scrape; to clean its records, write them one "
+                             "a line (JSON Lines) and clean that file with `noiseclf clean --corpus FILE.jsonl "
+                             "--output OUT.jsonl`, or pass the page's text")
+    return decoded
 
 
 def read_stdin(stream=None) -> Decoded:
@@ -178,7 +208,7 @@ def read_stdin(stream=None) -> Decoded:
     data = stream.read(MAX_SCRAPE_BYTES + 1)
     if len(data) > MAX_SCRAPE_BYTES:
         raise _too_large("<stdin>", len(data))
-    return decode_scrape(data, "<stdin>")
+    return _not_records(decode_scrape(data, "<stdin>"), "<stdin>")
 
 
 def split_lines(text: str) -> list[str]:

@@ -8,6 +8,7 @@ a warning where bytes had to be replaced, never a traceback.
 from __future__ import annotations
 
 import codecs
+import json
 
 import numpy as np
 import pytest
@@ -102,6 +103,42 @@ def test_binary_is_refused_in_one_line(tmp_path):
     rng = np.random.default_rng(0)
     proc = _clean(tmp_path, rng.integers(0, 256, 100_000, dtype=np.uint8).tobytes())
     assert_one_line_error(proc, 1)
+
+
+RECORD = {"url": "https://news.example/a", "text": "Harbour reopens\n\nThe harbour reopened on Monday."}
+
+
+@pytest.mark.parametrize("data, name, says", [
+    ((json.dumps(RECORD) + "\n") * 3, "pages.jsonl", "is JSON Lines (one record a line)"),
+    (json.dumps(RECORD), "page.txt", "is JSON Lines"),  # one record, whatever the file is called
+    (json.dumps([RECORD, RECORD], indent=2), "pages.json", "is JSON, not a text scrape"),
+])
+def test_records_given_as_a_scrape_are_refused_naming_corpus_mode(tmp_path, data, name, says):
+    # cleaned as text, a record would come out as one "article" line of JSON
+    line = assert_one_line_error(_clean(tmp_path, data.encode("utf-8"), name), 1)
+    assert says in line and "noiseclf clean --corpus" in line
+    proc = run_cli("clean", input=data.encode("utf-8"))  # the same on stdin
+    stdin_line = assert_one_line_error(proc, 1)
+    assert stdin_line.startswith("noiseclf: <stdin>: this") and says in stdin_line and "--corpus FILE" in stdin_line
+
+
+def test_parquet_given_as_a_scrape_is_refused_naming_corpus_mode(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "pages.parquet"
+    pq.write_table(pa.table({"text": ["a page", "another page"]}), path)
+    line = assert_one_line_error(_clean(tmp_path, path.read_bytes(), "pages.parquet"), 1)
+    assert "a Parquet file" in line and f"--corpus {tmp_path / 'pages.parquet'} --output OUT.parquet" in line
+
+
+@pytest.mark.parametrize("text", [
+    "[Home](/)\n[News](/news)\nThe harbour reopened on Monday after repairs.\n",  # Markdown
+    "{Breaking} The harbour reopened on Monday.\n",
+    "[1] A numbered note\nThe harbour reopened on Monday.\n",
+])
+def test_text_that_starts_like_json_is_cleaned(tmp_path, text):
+    assert _clean(tmp_path, text.encode("utf-8")).returncode == 0
 
 
 def test_stdin_and_file_agree(tmp_path, plain_output):
