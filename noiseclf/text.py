@@ -170,6 +170,9 @@ def read_scrape(path: str | Path) -> Decoded:
     return _not_records(decode_scrape(data, str(p)), str(p))
 
 
+_JSON_START = re.compile(r"\s*(?=[\[{])")
+
+
 def _corpus_fix(source: str, fmt: str) -> str:
     where = "save it to a file and clean" if source == "<stdin>" else "clean"
     name = "FILE" if source == "<stdin>" else source
@@ -179,9 +182,10 @@ def _corpus_fix(source: str, fmt: str) -> str:
 def _not_records(decoded: Decoded, source: str) -> Decoded:
     """Refuse a file of records (JSON, JSON Lines) given where a scrape goes: cleaned as text it
     would come out as one "article" line of JSON. (Parquet is refused by its magic bytes.)"""
-    text = decoded.text.lstrip()
-    if text[:1] not in ("{", "["):
+    start = _JSON_START.match(decoded.text)
+    if start is None:  # the common case, without copying the text
         return decoded
+    text = decoded.text[start.end():]
     first = text.split("\n", 1)[0]
     import json
 
