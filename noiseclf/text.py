@@ -167,10 +167,13 @@ def read_scrape(path: str | Path) -> Decoded:
         raise InputError(f"{p}: permission denied; make the file readable") from None
     except OSError as exc:
         raise InputError(f"{p}: cannot be read ({exc.strerror}); check the file") from None
-    return _not_records(decode_scrape(data, str(p)), str(p))
+    return _refuse_non_pages(decode_scrape(data, str(p)), str(p))
 
 
 _JSON_START = re.compile(r"\s*(?=[\[{])")
+# Feeds and sitemaps (what a crawler fetches besides pages): XML whose root is not a page
+_FEED = re.compile(r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<\?[^>]*>\s*)*<(rss|feed|rdf:RDF|urlset|sitemapindex)\b",
+                   re.IGNORECASE | re.DOTALL)
 
 
 def _corpus_fix(source: str, fmt: str) -> str:
@@ -179,9 +182,16 @@ def _corpus_fix(source: str, fmt: str) -> str:
     return f"to clean a corpus of records, {where} it with `noiseclf clean --corpus {name} --output OUT.{fmt}`"
 
 
-def _not_records(decoded: Decoded, source: str) -> Decoded:
-    """Refuse a file of records (JSON, JSON Lines) given where a scrape goes: cleaned as text it
-    would come out as one "article" line of JSON. (Parquet is refused by its magic bytes.)"""
+def _refuse_non_pages(decoded: Decoded, source: str) -> Decoded:
+    """Refuse a file of records (JSON, JSON Lines) or a feed or sitemap given where a scrape goes:
+    cleaned as text, it would come out as lines of JSON or XML kept as "article". (Parquet is
+    refused by its magic bytes.)"""
+    feed = _FEED.match(decoded.text[:4096])
+    if feed is not None:
+        root = feed.group(1).lower()
+        what = "a sitemap" if root in ("urlset", "sitemapindex") else "a feed"
+        raise InputError(f"{source}: this is {what} (XML, <{feed.group(1)}>), not a page; "
+                         "fetch the pages it lists and clean those (HTML or their text)")
     start = _JSON_START.match(decoded.text)
     if start is None:  # the common case, without copying the text
         return decoded
@@ -212,7 +222,7 @@ def read_stdin(stream=None) -> Decoded:
     data = stream.read(MAX_SCRAPE_BYTES + 1)
     if len(data) > MAX_SCRAPE_BYTES:
         raise _too_large("<stdin>", len(data))
-    return _not_records(decode_scrape(data, "<stdin>"), "<stdin>")
+    return _refuse_non_pages(decode_scrape(data, "<stdin>"), "<stdin>")
 
 
 def split_lines(text: str) -> list[str]:

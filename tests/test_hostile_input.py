@@ -132,6 +132,20 @@ def test_parquet_given_as_a_scrape_is_refused_naming_corpus_mode(tmp_path):
     assert "a Parquet file" in line and f"--corpus {tmp_path / 'pages.parquet'} --output OUT.parquet" in line
 
 
+@pytest.mark.parametrize("data, says", [
+    ('<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Coast News</title>\n<item><title>Harbour '
+     'reopens</title></item></channel></rss>\n', "is a feed (XML, <rss>)"),
+    ('<feed xmlns="http://www.w3.org/2005/Atom"><title>Coast News</title></feed>', "is a feed (XML, <feed>)"),
+    ('<?xml version="1.0" encoding="UTF-8"?>\n<!-- generated -->\n<urlset xmlns="http://www.sitemaps.org/schemas/'
+     'sitemap/0.9"><url><loc>https://news.example/a</loc></url></urlset>\n', "is a sitemap (XML, <urlset>)"),
+])
+def test_feeds_and_sitemaps_are_refused(tmp_path, data, says):
+    # cleaned as text, the XML itself would be kept as the "article"
+    line = assert_one_line_error(_clean(tmp_path, data.encode("utf-8"), "feed.xml"), 1)
+    assert says in line and "fetch the pages it lists" in line
+    assert says in assert_one_line_error(run_cli("clean", input=data.encode("utf-8")), 1)
+
+
 @pytest.mark.parametrize("text", [
     "[Home](/)\n[News](/news)\nThe harbour reopened on Monday after repairs.\n",  # Markdown
     "{Breaking} The harbour reopened on Monday.\n",
