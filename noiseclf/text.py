@@ -171,6 +171,7 @@ def read_scrape(path: str | Path) -> Decoded:
 
 
 _JSON_START = re.compile(r"\s*(?=[\[{])")
+MAX_JSON_CHECK = 16 * 1024 * 1024  # longer text starting like JSON is judged by its shape, not parsed
 # Feeds and sitemaps (what a crawler fetches besides pages): XML whose root is not a page
 _FEED = re.compile(r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<\?[^>]*>\s*)*<(rss|feed|rdf:RDF|urlset|sitemapindex)\b",
                    re.IGNORECASE | re.DOTALL)
@@ -200,10 +201,13 @@ def _refuse_non_pages(decoded: Decoded, source: str) -> Decoded:
     import json
 
     for candidate, lines in ((first, True), (text, False)):
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
+        if len(candidate) > MAX_JSON_CHECK:  # not parsed (time, memory): an object's shape will do
+            value = {} if candidate.startswith('{"') and candidate.rstrip().endswith("}") else None
+        else:
+            try:
+                value = json.loads(candidate)
+            except ValueError:
+                continue
         if isinstance(value, (dict, list)):
             if lines:
                 raise InputError(f"{source}: this is JSON Lines (one record a line), not a text scrape; "
