@@ -208,7 +208,8 @@ def _refuse_non_pages(decoded: Decoded, source: str) -> Decoded:
                 value = json.loads(candidate)
             except ValueError:
                 continue
-        if isinstance(value, (dict, list)):
+        # records are objects: a line "[1]" (a note's mark) is text
+        if isinstance(value, dict) or (not lines and isinstance(value, list) and value and isinstance(value[0], dict)):
             if lines:
                 raise InputError(f"{source}: this is JSON Lines (one record a line), not a text scrape; "
                                  f"{_corpus_fix(source, 'jsonl')}, or pass the page's text")

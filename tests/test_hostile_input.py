@@ -150,6 +150,8 @@ def test_feeds_and_sitemaps_are_refused(tmp_path, data, says):
     "[Home](/)\n[News](/news)\nThe harbour reopened on Monday after repairs.\n",  # Markdown
     "{Breaking} The harbour reopened on Monday.\n",
     "[1] A numbered note\nThe harbour reopened on Monday.\n",
+    "[1]\nThe harbour reopened on Monday.\n",  # valid JSON, but not a record
+    '["Home", "News"]\nThe harbour reopened on Monday.\n',
 ])
 def test_text_that_starts_like_json_is_cleaned(tmp_path, text):
     assert _clean(tmp_path, text.encode("utf-8")).returncode == 0
