@@ -172,6 +172,7 @@ def read_scrape(path: str | Path) -> Decoded:
 
 _JSON_START = re.compile(r"\s*(?=[\[{])")
 MAX_JSON_CHECK = 16 * 1024 * 1024  # longer text starting like JSON is judged by its shape, not parsed
+JSON_LINES_CHECKED = 20  # a file is JSON Lines when its first 20 non-blank lines (or all) are objects
 # Feeds and sitemaps (what a crawler fetches besides pages): XML whose root is not a page
 _FEED = re.compile(r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<\?[^>]*>\s*)*<(rss|feed|rdf:RDF|urlset|sitemapindex)\b",
                    re.IGNORECASE | re.DOTALL)
@@ -196,27 +197,48 @@ def _refuse_non_pages(decoded: Decoded, source: str) -> Decoded:
     start = _JSON_START.match(decoded.text)
     if start is None:  # the common case, without copying the text
         return decoded
+    if _json_lines(decoded.text, start.end()):
+        raise InputError(f"{source}: this is JSON Lines (one record a line), not a text scrape; "
+                         f"{_corpus_fix(source, 'jsonl')}, or pass the page's text")
     text = decoded.text[start.end():]
-    first = text.split("\n", 1)[0]
-    import json
+    if len(text) <= MAX_JSON_CHECK:
+        import json
 
-    for candidate, lines in ((first, True), (text, False)):
-        if len(candidate) > MAX_JSON_CHECK:  # not parsed (time, memory): an object's shape will do
-            value = {} if candidate.startswith('{"') and candidate.rstrip().endswith("}") else None
-        else:
-            try:
-                value = json.loads(candidate)
-            except ValueError:
-                continue
-        # records are objects: a line "[1]" (a note's mark) is text
-        if isinstance(value, dict) or (not lines and isinstance(value, list) and value and isinstance(value[0], dict)):
-            if lines:
-                raise InputError(f"{source}: this is JSON Lines (one record a line), not a text scrape; "
-                                 f"{_corpus_fix(source, 'jsonl')}, or pass the page's text")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict)):
             raise InputError(f"{source}: this is JSON, not a text scrape; to clean its records, write them one "
                              "a line (JSON Lines) and clean that file with `noiseclf clean --corpus FILE.jsonl "
                              "--output OUT.jsonl`, or pass the page's text")
     return decoded
+
+
+def _json_lines(text: str, pos: int, lines: int = JSON_LINES_CHECKED) -> bool:
+    """Whether the first ``lines`` non-blank lines from ``pos`` on (all of them, if fewer) are each
+    a JSON object: a page whose text merely starts with one (a metadata blob) is text."""
+    import json
+
+    seen = 0
+    while pos < len(text) and seen < lines:
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos:end].strip()
+        pos = end + 1
+        if not line:
+            continue
+        if len(line) > MAX_JSON_CHECK:  # not parsed (time, memory): an object's shape will do
+            if not (line.startswith('{"') and line.endswith("}")):
+                return False
+        else:
+            try:
+                if not isinstance(json.loads(line), dict):
+                    return False
+            except ValueError:
+                return False
+        seen += 1
+    return seen > 0
 
 
 def read_stdin(stream=None) -> Decoded:

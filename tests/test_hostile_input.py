@@ -151,6 +151,7 @@ def test_feeds_and_sitemaps_are_refused(tmp_path, data, says):
     "{Breaking} The harbour reopened on Monday.\n",
     "[1] A numbered note\nThe harbour reopened on Monday.\n",
     "[1]\nThe harbour reopened on Monday.\n",  # valid JSON, but not a record
+    "{\"title\": \"Redis data types\"}\nRedis is a data structure server.\n",  # a page that starts with its metadata
     '["Home", "News"]\nThe harbour reopened on Monday.\n',
 ])
 def test_text_that_starts_like_json_is_cleaned(tmp_path, text):
