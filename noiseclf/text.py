@@ -206,7 +206,7 @@ def _refuse_non_pages(decoded: Decoded, source: str) -> Decoded:
 
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = None
         if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict)):
             raise InputError(f"{source}: this is JSON, not a text scrape; to clean its records, write them one "
@@ -235,7 +235,7 @@ def _json_lines(text: str, pos: int, lines: int = JSON_LINES_CHECKED) -> bool:
             try:
                 if not isinstance(json.loads(line), dict):
                     return False
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
                 return False
         seen += 1
     return seen > 0

@@ -153,6 +153,7 @@ def test_feeds_and_sitemaps_are_refused(tmp_path, data, says):
     "[1]\nThe harbour reopened on Monday.\n",  # valid JSON, but not a record
     "{\"title\": \"Redis data types\"}\nRedis is a data structure server.\n",  # a page that starts with its metadata
     '["Home", "News"]\nThe harbour reopened on Monday.\n',
+    '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}\n",  # deeper than json reads: text, not a crash
 ])
 def test_text_that_starts_like_json_is_cleaned(tmp_path, text):
     assert _clean(tmp_path, text.encode("utf-8")).returncode == 0
