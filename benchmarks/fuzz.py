@@ -19,7 +19,7 @@ arrays.npz, a text that is a number) are covered by tests/test_trust_labels.py
 and tests/test_trust_model_files.py.
 
 Targets:
-  input        decode_scrape + split_lines + Model.clean on the bytes
+  input        read_stdin (decode_scrape and the records/feeds check) + split_lines + Model.clean on the bytes
   labels       a labels file for seeds/000 through the strict parser and the record checks
   labels-full  the same through load_labels (Hugging Face datasets first, then the strict parser)
   model-file   the bytes as a model file (load_model)
@@ -47,7 +47,7 @@ NAME = "000_4242c970553a3e99"
 def make_target(name: str, workdir: Path):
     from noiseclf import InputError, LabelsError, ModelError, load_model
     from noiseclf import labels as labels_mod
-    from noiseclf.text import decode_scrape, split_lines
+    from noiseclf.text import decode_scrape, read_stdin, split_lines
 
     expected = (InputError, LabelsError, ModelError)
     if name == "input":
@@ -55,7 +55,7 @@ def make_target(name: str, workdir: Path):
 
         def target(data: bytes) -> None:
             try:
-                decoded = decode_scrape(data, "fuzz.txt")
+                decoded = read_stdin(io.BytesIO(data))  # what a scrape file goes through
             except InputError:
                 return
             lines = split_lines(decoded.text)

@@ -119,6 +119,33 @@ def test_split_lines_round_trips(text):
     assert joined == (text[:-1] if text.endswith("\n") else text)
 
 
+_json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+).map(json.dumps)
+
+
+@settings(PROPS, max_examples=300)
+@given(st.lists(st.one_of(_json_like, a_line, st.sampled_from(["[", "{", "<rss>", "<?xml version='1.0'?>"])),
+                max_size=8))
+@example(['{"a": ' + "[" * 50_000 + "]" * 50_000 + "}"])
+def test_reading_a_scrape_that_looks_like_records_never_fails_unexpectedly(lines):
+    """What a scrape file is (noiseclf/text.py: records, feeds and sitemaps are refused): text or
+    a one-line InputError naming the source, never anything else."""
+    import io
+
+    from noiseclf.text import read_stdin
+
+    data = "\n".join(lines).encode("utf-8", "surrogatepass")
+    try:
+        decoded = read_stdin(io.BytesIO(data))
+    except InputError as exc:
+        assert str(exc).startswith("<stdin>: ") and "\n" not in str(exc)
+        return
+    assert isinstance(decoded.text, str)
+
+
 # -- labels files ----------------------------------------------------------------
 
 NAME = "000_4242c970553a3e99"
