@@ -39,6 +39,31 @@ def test_plain_line(line, plain):
     assert plain_line(line) == plain
 
 
+def test_a_line_longer_than_the_parser_reads_is_made_plain_by_expressions():
+    from noiseclf.plain import MAX_PARSED_CHARS
+
+    line = "  * The **harbour** [reopened](https://news.example/a) on ![x](/x.png) Monday. " * 400
+    assert len(line) > MAX_PARSED_CHARS
+    out = plain_line(line)
+    assert "](" not in out and "**" not in out and "https" not in out
+    assert out.startswith("The harbour reopened on x Monday.")
+    assert plain_line("![a](" * 100_000)  # linear: a target stops at the next bracket
+
+
+@pytest.mark.parametrize("line, plain", [
+    (" " * 100_000 + "x", "x"),  # the rule's pattern once took 84 s on this (white space matched two ways)
+    ("-" * 100_000 + "x", "-" * 100_000 + "x"),
+    ("* " * 10_000 + "x", "x"),
+])
+def test_hostile_lines_are_made_plain(line, plain):
+    assert plain_line(line) == plain
+
+
+def test_markdown_detection_on_hostile_lines():
+    assert not looks_like_markdown("](/" * 300_000)  # no target ever closes: no link, and linear time
+    assert looks_like_markdown("\n".join(["[a](/a " + '"t' * 1000] + ["[b](/b)"] * 3))
+
+
 def markdown_of(text: str) -> str:
     """Seed 003 as a Markdown scrape: every line's first word a link, bullets on short lines."""
     out = []
