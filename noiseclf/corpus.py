@@ -115,7 +115,7 @@ def first_values(source: str | Path, field: str, records: int = 64) -> list:
                     values.append(rec.get(field))
             return values
     except Exception:  # noqa: BLE001 - a bad corpus is the run's to report
-        return []
+        pass
     return []
 
 

@@ -163,11 +163,3 @@ def read_page(path: str | Path | None = None):
             page = decode_html(Path(path).read_bytes())
             decoded = Decoded(page, [])  # decoded by its charset: the UTF-8 warnings do not apply
     return Decoded(html_to_text(page, source), decoded.warnings), True
-
-
-def corpus_holds_html(source: str | Path, field: str, records: int = 64) -> bool:
-    """Whether the first records of a corpus (``--corpus``) hold HTML in ``field``: for the CLI's message."""
-    from .corpus import first_values
-
-    return any(looks_like_html(v) for v in first_values(source, field, records))
-    return False

@@ -254,18 +254,17 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
     if paths or output_dir is not None:
         raise typer.BadParameter("--corpus cleans one corpus; give no scrape files or --output-dir with it",
                                  param_hint="--corpus")
-    from ..html import TOOL, corpus_holds_html
+    from ..corpus import first_values
+    from ..html import TOOL, looks_like_html
+    from ..plain import looks_like_markdown
 
-    if corpus_holds_html(corpus, text_field):
+    sample = first_values(corpus, text_field)  # read once, for both notes
+    if any(looks_like_html(v) for v in sample):
         say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds HTML; "
             f"each HTML record is converted to text with {TOOL} before cleaning")
-    elif not plain:
-        from ..corpus import first_values
-        from ..plain import looks_like_markdown
-
-        if any(isinstance(v, str) and looks_like_markdown(v) for v in first_values(corpus, text_field)):
-            say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds Markdown; its kept lines are "
-                "written with their link targets; add --plain to write them as plain text")
+    elif not plain and any(isinstance(v, str) and looks_like_markdown(v) for v in sample):
+        say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds Markdown; its kept lines are "
+            "written with their link targets; add --plain to write them as plain text")
     stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
                          num_proc=num_proc, model_path=model, url_field=url_field, min_probability=min_probability,
                          page_relative=page_relative, plain=plain)
