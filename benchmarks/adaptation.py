@@ -143,7 +143,7 @@ def rows_for(base, sites: dict[str, list], all_combos: bool, adapter: bool = Fal
                     logp = np.log(np.clip(base_probabilities(base, pages), 1e-12, 1.0))
                     res = SP.residual_logits(base.featurizer, prof, pages)[0] if adapter else None
                     out.append({"site": dom, "k": k, "t": t, "combo": combo, "logp": logp,
-                                "phi": SP.features(prof, SP.line_keys(pages[0]), logp, res),
+                                "phi": SP.features(prof, SP.line_keys(pages[0]), logp, res, pages[0].words),
                                 "y": np.array([labels.index(lab) for lab in y])})
     return out
 

@@ -417,15 +417,17 @@ def fit_profile(base: Model, scrapes: Sequence[LabelledScrape], names: Sequence[
         raise LabelsError(f"the base model has no label {', '.join(unknown)}; train --from-scratch to add one")
     K = len(labels)
     y_idx = np.array([labels.index(lab) for lab in y])
+    offset = np.log(np.clip(base_probabilities(base, pages), 1e-12, 1.0))
     site_pages, row = [], 0
     for s, p in zip(scrapes, pages):
-        site_pages.append(SitePage(s.name, line_keys(p), y_idx[row:row + len(p)].tolist()))
+        # the shape evidence's points: the base's log-probabilities and the words of each line
+        points = np.column_stack([offset[row:row + len(p)], p.words]).astype(np.float32)
+        site_pages.append(SitePage(s.name, line_keys(p), y_idx[row:row + len(p)].tolist(), points))
         row += len(p)
     info: dict = {"pages": len(scrapes), "lines": int(len(y))}
     kw = {}
     if options.adapter:
         t0 = time.perf_counter()
-        offset = np.log(np.clip(base_probabilities(base, pages), 1e-12, 1.0))
         X = base.featurizer.transform(pages).tocsr()
         used = np.unique(X.indices)
         Xu = X[:, used].astype(np.float64).tocsr()

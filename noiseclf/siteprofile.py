@@ -22,8 +22,13 @@ label of the line it aligns with in each labelled page (a monotone alignment
 of the masked keys, difflib), the labels of labelled lines with the same masked
 key wherever they are (*labelled-line memory*), the labels of the labelled
 page's lines in the gap an unaligned line sits in, the labels of the nearest
-aligned lines above and below, the adapter's logits and the mean probabilities
-over the line's unaligned run. The page's log-probabilities are moved by a
+aligned lines above and below, the adapter's logits, the mean probabilities
+over the line's unaligned run, and the labels of the labelled lines most like it in
+*shape* (:func:`shape_vectors`: the base's probabilities of the line and of the lines
+around it, its words and its place in the page; each labelled line's base
+log-probabilities and words are kept in the profile for this, as numbers, no text).
+The last is what reaches text the labelled pages do not have: a new page's sidebar
+of links, unaligned, is like the labelled pages' sidebars, not like their prose. The page's log-probabilities are moved by a
 learned linear map of these features::
 
     logit'_k = log p_k + sum_f phi_f * A[f, k]
@@ -57,7 +62,14 @@ from .features import Page
 from .text import normalize_line
 
 STAGE_FILE = "site_stage_weights.json"
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2  # 2: each labelled line's shape (base log-probabilities, words); 1 is read too
+# The labelled lines most like a line (``knn`` evidence): this many, by the distance of
+# :func:`shape_vectors`. Chosen on the gold set's multi-page sites (training/README.md,
+# "How fast it learns a new site"): 5 / 10 / 20 neighbours, the place in the page weighted
+# 0 to 40, the window's probabilities with it or not.
+SHAPE_NEIGHBOURS = 10
+SHAPE_PLACE = 10.0  # the place in the page (0 to 1) against log-probabilities and log words
+SHAPE_WINDOW = 2  # the mean base log-probabilities over +-2 lines
 # Recognition of a page by its template lines (no site said): chosen with
 # benchmarks/adaptation.py (same-site pages against other sites' pages).
 # On the gold set's 8 multi-page sites against 287 pages of other sites (WCXB test split and
@@ -114,6 +126,9 @@ class SitePage:
     name: str
     keys: list[str]
     labels: list[int]  # index into the profile's labels
+    # per line: the base model's log-probabilities then its words (shape_vectors); None in
+    # profiles written before version 2, which then have no shape evidence
+    points: np.ndarray | None = None
 
 
 @dataclass
@@ -155,6 +170,21 @@ class SiteProfile:
         self.page_index = {}  # a labelled page (its masked lines, in order) -> its first index
         for i, p in enumerate(self.pages):
             self.page_index.setdefault(_keys_id(p.keys), i)
+        self._shapes = None
+
+    def shapes(self):
+        """(KD-tree of the labelled lines' shape vectors, their labels), or None without points."""
+        if self._shapes is None:
+            pages = self.pages  # all of them or none (as the model file keeps them: _points_rows)
+            if not _points_rows(self) or not sum(len(p.labels) for p in pages):
+                self._shapes = False
+            else:
+                from scipy.spatial import cKDTree
+
+                K = len(self.labels)
+                X = np.vstack([shape_vectors(p.points[:, :K], p.points[:, K]) for p in pages])
+                self._shapes = (cKDTree(X), np.concatenate([np.asarray(p.labels, dtype=np.int64) for p in pages]))
+        return self._shapes or None
 
     @property
     def has_adapter(self) -> bool:
@@ -199,12 +229,40 @@ def choose(profiles: Sequence[SiteProfile], keys: Sequence[str], site: str | Non
 
 # -- features ------------------------------------------------------------------
 
-GROUPS = ("align", "best", "mem", "gpos", "gall", "edge", "above", "below", "run", "res")
+GROUPS = ("align", "best", "mem", "gpos", "gall", "edge", "above", "below", "run", "res", "knn")
 FLAGS = ("aligned", "memhit", "ingap", "one")
 
 
 def feature_names(labels: Sequence[str]) -> list[str]:
     return [f"{g}:{lab}" for g in GROUPS for lab in labels] + list(FLAGS)
+
+
+def shape_vectors(logp: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """What the ``knn`` evidence compares of a line (rows: a page's non-blank lines): the base's
+    log-probabilities, log(1 + words), the place in the page times :data:`SHAPE_PLACE`, and
+    the mean log-probabilities over the lines within :data:`SHAPE_WINDOW`."""
+    n = len(logp)
+    rows = np.arange(n)
+    csum = np.vstack([np.zeros((1, logp.shape[1])), np.cumsum(logp, axis=0)])
+    lo, hi = np.maximum(rows - SHAPE_WINDOW, 0), np.minimum(rows + SHAPE_WINDOW + 1, n)
+    return np.column_stack([logp, np.log1p(np.asarray(words, dtype=np.float64)),
+                            SHAPE_PLACE * rows / max(n - 1, 1), (csum[hi] - csum[lo]) / (hi - lo)[:, None]])
+
+
+def _shape_evidence(profile: "SiteProfile", logp: np.ndarray, words: np.ndarray | None) -> np.ndarray:
+    """For every line, the label shares of the :data:`SHAPE_NEIGHBOURS` labelled lines most like it."""
+    n, K = logp.shape
+    out = np.zeros((n, K))
+    found = profile.shapes() if words is not None and len(words) == n else None
+    if found is None or n == 0:
+        return out
+    tree, labs = found
+    k = min(SHAPE_NEIGHBOURS, len(labs))
+    _, idx = tree.query(shape_vectors(logp, words), k=k)
+    idx = np.asarray(idx).reshape(n, k)
+    for c in range(K):
+        out[:, c] = (labs[idx] == c).mean(axis=1)
+    return out
 
 
 def align(pkeys: Sequence[str], qkeys: Sequence[str]) -> np.ndarray:
@@ -264,8 +322,9 @@ def _page_evidence(p: SitePage, qkeys: Sequence[str], K: int):
 
 
 def features(profile: SiteProfile, qkeys: Sequence[str], logp: np.ndarray,
-             residual: np.ndarray | None) -> np.ndarray:
-    """The site features of every line of one page (rows: its non-blank lines)."""
+             residual: np.ndarray | None, words: np.ndarray | None = None) -> np.ndarray:
+    """The site features of every line of one page (rows: its non-blank lines; ``words``:
+    each line's words, :attr:`noiseclf.features.Page.words`, for the shape evidence)."""
     K = len(profile.labels)
     n = len(qkeys)
     if n == 0:
@@ -313,7 +372,7 @@ def features(profile: SiteProfile, qkeys: Sequence[str], logp: np.ndarray,
     res = residual if residual is not None else np.zeros((n, K))
     flags = np.column_stack([aligned_any.astype(float), memhit, ingap, np.ones(n)])
     return np.hstack([acc["align"], best, mem, acc["gpos"], acc["gall"], acc["edge"], acc["above"],
-                      acc["below"], run, res, flags])
+                      acc["below"], run, res, _shape_evidence(profile, logp, words), flags])
 
 
 def stage_matrix(weights: dict, labels: Sequence[str]) -> np.ndarray:
@@ -340,9 +399,9 @@ def shipped_stage() -> dict:
 
 
 def adjust_page(profile: SiteProfile, A: np.ndarray, qkeys: Sequence[str], proba: np.ndarray,
-                residual: np.ndarray | None) -> np.ndarray:
+                residual: np.ndarray | None, words: np.ndarray | None = None) -> np.ndarray:
     logp = np.log(np.clip(proba, 1e-12, 1.0))
-    phi = features(profile, qkeys, logp, residual)
+    phi = features(profile, qkeys, logp, residual, words)
     from .model import softmax
 
     z = logp + phi @ A
@@ -388,7 +447,7 @@ def apply_profiles(model, pages: Sequence[Page], sites: Sequence[str | None] | N
             if c is not None:
                 prof = profiles[c]
                 res = residual_logits(model.featurizer, prof, [page])[0]
-                proba[row:row + m] = adjust_page(prof, A, keys, proba[row:row + m], res)
+                proba[row:row + m] = adjust_page(prof, A, keys, proba[row:row + m], res, page.words)
         row += m
     return proba
 
@@ -437,9 +496,17 @@ def to_meta(profiles: Sequence[SiteProfile], stage: dict) -> dict:
             "pages": [{"name": sp.name, "keys": "".join(sp.keys), "labels": "".join(str(x) for x in sp.labels)}
                       for sp in p.pages],
             "adapter_columns": int(len(p.cols)),
+            "points": _points_rows(p),  # rows of site{i}_points: every labelled line's shape, or 0
             "info": p.info,
         } for p in profiles],
     }
+
+
+def _points_rows(p: SiteProfile) -> int:
+    """How many shape rows a profile stores: all its labelled lines, or none (a page without them)."""
+    if all(sp.points is not None and len(sp.points) == len(sp.labels) for sp in p.pages):
+        return int(sum(len(sp.labels) for sp in p.pages))
+    return 0
 
 
 def arrays(profiles: Sequence[SiteProfile]) -> dict[str, np.ndarray]:
@@ -449,6 +516,8 @@ def arrays(profiles: Sequence[SiteProfile]) -> dict[str, np.ndarray]:
             out[f"site{i}_cols"] = p.cols.astype(np.float64)  # model arrays are floats (exact below 2**53)
             out[f"site{i}_delta"] = np.asarray(p.delta, dtype=np.float32)
             out[f"site{i}_bias"] = np.asarray(p.bias, dtype=np.float64)
+        if _points_rows(p):
+            out[f"site{i}_points"] = np.vstack([sp.points for sp in p.pages]).astype(np.float32)
     return out
 
 
@@ -459,6 +528,8 @@ def expected_shapes(meta: dict, n_labels: int) -> dict[str, tuple[int, ...]]:
         u = int(p["adapter_columns"])
         if u:
             shapes |= {f"site{i}_cols": (u,), f"site{i}_delta": (n_labels, u), f"site{i}_bias": (n_labels,)}
+        if int(p.get("points", 0)):
+            shapes[f"site{i}_points"] = (int(p["points"]), n_labels + 1)
     return shapes
 
 
@@ -483,6 +554,10 @@ def check_meta(data: object, n_labels: int, n_features: int) -> str | None:
         u = p.get("adapter_columns")
         if isinstance(u, bool) or not isinstance(u, int) or not 0 <= u <= n_features:
             return "a profile's adapter size is out of range"
+        rows = p.get("points", 0)
+        lines = sum(len(sp["labels"]) for sp in p["pages"] if isinstance(sp, dict) and isinstance(sp.get("labels"), str))
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows not in (0, lines):
+            return "a profile's shape rows are not its labelled lines"
         for sp in p["pages"]:
             if not isinstance(sp, dict) or not isinstance(sp.get("keys"), str) or not isinstance(sp.get("labels"), str):
                 return "a labelled page without keys or labels"
@@ -510,6 +585,13 @@ def from_meta(data: dict, labels: Sequence[str], arr: dict[str, np.ndarray], n_f
                 raise ValueError(f"site{i}_cols")
             kw = {"cols": cols.astype(np.int64), "delta": arr[f"site{i}_delta"].astype(np.float64),
                   "bias": arr[f"site{i}_bias"].astype(np.float64)}
+        if int(p.get("points", 0)):
+            pts, row = arr[f"site{i}_points"].astype(np.float64), 0
+            if not np.all(np.isfinite(pts)):
+                raise ValueError(f"site{i}_points")
+            for sp in pages:
+                sp.points = pts[row:row + len(sp.labels)]
+                row += len(sp.labels)
         profiles.append(SiteProfile(tuple(site_key(s) or s for s in p["names"]), tuple(labels), pages,
                                     info=dict(p.get("info") or {}), **kw))
     return profiles
@@ -527,7 +609,7 @@ def profile_predict(model, profile: SiteProfile, pages: Sequence[Page]) -> np.nd
     for page, res in zip(pages, residuals):
         m = len(page)
         if m:
-            proba[row:row + m] = adjust_page(profile, A, line_keys(page), proba[row:row + m], res)
+            proba[row:row + m] = adjust_page(profile, A, line_keys(page), proba[row:row + m], res, page.words)
         row += m
     return proba
 

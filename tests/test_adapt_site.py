@@ -138,6 +138,11 @@ def test_model_file_round_trip_keeps_the_profiles(tmp_path, taught, others):
     assert meta["site_profiles"]["profiles"][0]["names"] == [SITE]
     assert "Standing desks" not in text  # hashes of lines, no text
     assert meta["adaptation"]["scope"] == "site"
+    # every labelled line's shape (base log-probabilities, words) is kept, as numbers
+    lines = sum(len(sp.labels) for sp in model.profiles[0].pages)
+    assert meta["site_profiles"]["profiles"][0]["points"] == lines
+    for a, b in zip(again.profiles[0].pages, model.profiles[0].pages):
+        assert np.array_equal(a.points, b.points) and a.points.shape == (len(a.labels), len(model.labels) + 1)
 
 
 def test_a_model_without_profiles_is_written_as_before(tmp_path, base):
@@ -173,11 +178,65 @@ def test_damaged_profiles_are_refused(tmp_path, taught):
     def bad_size(meta):
         meta["site_profiles"]["profiles"][0]["adapter_columns"] = 7  # arrays the file does not hold
 
-    for i, change in enumerate((bad_keys, bad_labels, bad_size)):
+    def bad_points(meta):
+        meta["site_profiles"]["profiles"][0]["points"] += 1  # more shape rows than labelled lines
+
+    for i, change in enumerate((bad_keys, bad_labels, bad_size, bad_points)):
         bad = tmp_path / f"bad{i}.noiseclf"
         _rewrite_meta(good, bad, change)
         with pytest.raises(ModelError, match=f"bad{i}.noiseclf"):
             load_model(bad)
+
+
+def test_a_version_1_profile_without_shapes_still_loads(tmp_path, taught):
+    """Files written before the shape evidence: their profiles work from alignment and memory."""
+    from dataclasses import replace
+
+    from noiseclf.adapt import with_profiles
+
+    model, _, _ = taught
+    old = with_profiles(model, [SP.SiteProfile(p.names, p.labels, [replace(sp, points=None) for sp in p.pages],
+                                               p.cols, p.delta, p.bias, info=p.info) for p in model.profiles],
+                        model.site_stage)
+
+    def as_version_1(meta):
+        meta["site_profiles"]["version"] = 1
+        for p in meta["site_profiles"]["profiles"]:
+            assert p.pop("points") == 0
+
+    v1 = tmp_path / "v1.noiseclf"
+    _rewrite_meta(save_model(old, tmp_path / "old.noiseclf"), v1, as_version_1)
+    again = load_model(v1)
+    held = gold(HELD_ID)
+    page = Page(held.lines)
+    assert again.profiles[0].shapes() is None
+    assert np.allclose(again.predict([page], sites=[SITE]), old.predict([page], sites=[SITE]))
+    assert not np.allclose(again.predict([page], sites=[SITE]), model.predict([page], sites=[SITE]))
+    assert keep_accuracy(again, held, SITE) > 0.85
+
+
+def test_shape_evidence_labels_new_lines_like_the_labelled_lines_of_their_shape():
+    """A line the labelled pages do not have gets the labels of the labelled lines most like it."""
+    labels = ("article", "nav", "related-story", "ad", "footer")
+    K = len(labels)
+
+    def logp(p_article, n):
+        rows = np.full((n, K), np.log((1 - p_article) / (K - 1)))
+        rows[:, 0] = np.log(p_article)
+        return rows
+
+    # one labelled page: 20 short menu lines (nav), then 20 long lines (article)
+    points = np.column_stack([np.vstack([logp(0.3, 20), logp(0.9, 20)]), np.r_[np.full(20, 2), np.full(20, 30)]])
+    page = SP.SitePage("p", [f"{i:016x}" for i in range(40)], [1] * 20 + [0] * 20, points.astype(np.float32))
+    prof = SP.SiteProfile(("example.com",), labels, [page])
+    # a new page sharing no line with it: ten short lines at the top, ten long ones below
+    q, words = np.vstack([logp(0.35, 10), logp(0.85, 10)]), np.r_[np.full(10, 3), np.full(10, 25)]
+    keys = [f"{i + 100:016x}" for i in range(20)]
+    g = SP.GROUPS.index("knn") * K
+    shape = SP.features(prof, keys, q, None, words)[:, g:g + K]
+    assert (shape[:10].argmax(axis=1) == 1).all() and (shape[10:].argmax(axis=1) == 0).all()
+    assert np.allclose(shape.sum(axis=1), 1.0)
+    assert not SP.features(prof, keys, q, None)[:, g:g + K].any()  # no words given: no shape evidence
 
 
 def test_an_adapter_round_trips_and_only_moves_its_site(tmp_path, base, others):
