@@ -184,35 +184,49 @@ def _corpus_fix(source: str, fmt: str) -> str:
     return f"to clean a corpus of records, {where} it with `noiseclf clean --corpus {name} --output OUT.{fmt}`"
 
 
-def _refuse_non_pages(decoded: Decoded, source: str) -> Decoded:
-    """Refuse a file of records (JSON, JSON Lines) or a feed or sitemap given where a scrape goes:
-    cleaned as text, it would come out as lines of JSON or XML kept as "article". (Parquet is
-    refused by its magic bytes.)"""
-    feed = _FEED.match(decoded.text[:4096])
+def not_a_page(text: str) -> str | None:
+    """What ``text`` is when it is not a page's text but records or a feed, else None:
+    ``"a feed (XML, <rss>)"``, ``"a sitemap (XML, <urlset>)"``, ``"JSON Lines"`` or ``"JSON"``.
+    Cleaned as text, any of these would come out as lines of JSON or XML kept as "article".
+    (Parquet is told by its magic bytes, when a file is read.)"""
+    feed = _FEED.match(text[:4096])
     if feed is not None:
         root = feed.group(1).lower()
         what = "a sitemap" if root in ("urlset", "sitemapindex") else "a feed"
-        raise InputError(f"{source}: this is {what} (XML, <{feed.group(1)}>), not a page; "
-                         "fetch the pages it lists and clean those (HTML or their text)")
-    start = _JSON_START.match(decoded.text)
+        return f"{what} (XML, <{feed.group(1)}>)"
+    start = _JSON_START.match(text)
     if start is None:  # the common case, without copying the text
-        return decoded
-    if _json_lines(decoded.text, start.end()):
-        raise InputError(f"{source}: this is JSON Lines (one record a line), not a text scrape; "
-                         f"{_corpus_fix(source, 'jsonl')}, or pass the page's text")
-    text = decoded.text[start.end():]
-    if len(text) <= MAX_JSON_CHECK:
+        return None
+    if _json_lines(text, start.end()):
+        return "JSON Lines"
+    rest = text[start.end():]
+    if len(rest) <= MAX_JSON_CHECK:
         import json
 
         try:
-            value = json.loads(text)
+            value = json.loads(rest)
         except (ValueError, RecursionError):
             value = None
         if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict)):
-            raise InputError(f"{source}: this is JSON, not a text scrape; to clean its records, write them one "
-                             "a line (JSON Lines) and clean that file with `noiseclf clean --corpus FILE.jsonl "
-                             "--output OUT.jsonl`, or pass the page's text")
-    return decoded
+            return "JSON"
+    return None
+
+
+def _refuse_non_pages(decoded: Decoded, source: str) -> Decoded:
+    """Refuse a file of records (JSON, JSON Lines) or a feed or sitemap given where a scrape goes
+    (:func:`not_a_page`), naming the fix."""
+    kind = not_a_page(decoded.text)
+    if kind is None:
+        return decoded
+    if kind == "JSON Lines":
+        raise InputError(f"{source}: this is JSON Lines (one record a line), not a text scrape; "
+                         f"{_corpus_fix(source, 'jsonl')}, or pass the page's text")
+    if kind == "JSON":
+        raise InputError(f"{source}: this is JSON, not a text scrape; to clean its records, write them one "
+                         "a line (JSON Lines) and clean that file with `noiseclf clean --corpus FILE.jsonl "
+                         "--output OUT.jsonl`, or pass the page's text")
+    raise InputError(f"{source}: this is {kind}, not a page; "
+                     "fetch the pages it lists and clean those (HTML or their text)")
 
 
 def _json_lines(text: str, pos: int, lines: int = JSON_LINES_CHECKED) -> bool:

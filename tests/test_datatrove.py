@@ -174,3 +174,25 @@ def test_bad_keep_names_the_argument():
 
     with pytest.raises(UsageError, match=r"NoiseclfFilter\(keep=...\).*unknown label"):
         NoiseclfFilter(keep=["articles"])
+
+
+def test_records_and_feeds_are_dropped_and_markdown_counted(tmp_path, shipped_model):
+    from noiseclf.integrations.datatrove import NOT_A_PAGE
+
+    seed = SEED_003.read_text(encoding="utf-8")
+    md = markdown_of(seed)
+    docs = [Document(text='{"id": 1, "text": "One"}\n{"id": 2, "text": "Two"}\n', id="records"),
+            Document(text='<?xml version="1.0"?><urlset><url><loc>https://a.example/</loc></url></urlset>', id="map"),
+            Document(text=md, id="md"), Document(text=seed, id="seed")]
+    writer = JsonlWriter(str(tmp_path / "dropped"), compression=None)
+    step = NoiseclfFilter(drop_empty=False, exclusion_writer=writer)
+    out = list(step.run(iter(docs)))
+    writer.close()
+    assert [d.id for d in out] == ["md", "seed"]
+    assert out[0].text == shipped_model.clean(md) and out[1].text == shipped_model.clean(seed)
+    assert step.stats[f"dropped_{NOT_A_PAGE}"].n == 2 and step.stats["markdown"].n == 1
+    dropped = read_jsonl(tmp_path / "dropped")
+    assert sorted(dropped) == ["map", "records"] and dropped["map"]["text"] == docs[1].text  # as it was
+    step = NoiseclfFilter(drop_empty=False, plain=True)
+    list(step.run(iter([Document(text=md, id="md")])))
+    assert "markdown" not in step.stats.stats

@@ -134,3 +134,40 @@ def test_pipeline_in_process_items():
     md = markdown_of(raw)  # NOISECLF_PLAIN: a Markdown field's kept lines as plain text
     plain = NoiseclfPipeline(plain=True).process_item({"text": md})["text"]
     assert plain == model.clean(md, plain=True) != model.clean(md) and "](" not in plain
+
+
+class _Stats:
+    """What the pipeline calls of Scrapy's stats collector."""
+
+    def __init__(self):
+        self.values = {}
+
+    def inc_value(self, key, count=1):
+        self.values[key] = self.values.get(key, 0) + count
+
+
+def test_records_feeds_and_markdown_in_the_field_are_noticed(caplog):
+    raw = (SEEDS / "003_961445eb337fe995.txt").read_text(encoding="utf-8")
+    stats = _Stats()
+    pipe = NoiseclfPipeline(stats=stats)
+    pipe.open_spider()
+    records = '{"url": "https://a.example/1", "text": "One"}\n{"url": "https://a.example/2", "text": "Two"}\n'
+    feed = '<?xml version="1.0"?>\n<rss version="2.0"><channel><title>News</title></channel></rss>\n'
+    with caplog.at_level("WARNING", logger="noiseclf.integrations.scrapy"):
+        for text in (records, records, feed):
+            item = {"text": text, "url": "https://a.example/feed"}
+            assert pipe.process_item(dict(item)) == item  # left as it is, not cleaned into "article" lines
+        md = markdown_of(raw)
+        assert pipe.process_item({"text": md})["text"] == pipe.model.clean(md)  # cleaned as before ...
+        pipe.process_item({"text": md})
+        assert pipe.process_item({"text": raw})["text"] == pipe.model.clean(raw)  # plain text: no notice
+    assert stats.values["noiseclf/not_a_page"] == 3 and stats.values["noiseclf/markdown"] == 2
+    assert stats.values["noiseclf/items"] == 3
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 3  # once per kind
+    assert "is JSON Lines, not a page's text" in warnings[0] and "https://a.example/feed" in warnings[0]
+    assert "is a feed (XML, <rss>)" in warnings[1]
+    assert "NOISECLF_PLAIN = True" in warnings[2]  # ... and the setting named
+    quiet = _Stats()
+    NoiseclfPipeline(stats=quiet, plain=True).process_item({"text": md})
+    assert "noiseclf/markdown" not in quiet.values

@@ -26,6 +26,12 @@ stats, as its own filters count: ``total``, ``forwarded``, ``dropped`` and
 label), and ``html_converted``. With ``drop_empty`` (the default) a document left with
 no kept line is dropped under ``drop_reason`` (``noiseclf_no_article``); an
 ``exclusion_writer`` then gets it with its original text.
+
+Input that is not what it seems is noticed, not silently cleaned: a document whose text is a
+feed, a sitemap or JSON records (:func:`noiseclf.text.not_a_page`) is dropped under
+``noiseclf_not_a_page`` (the exclusion writer gets it as it was), and Markdown with link
+targets while ``plain`` is off is cleaned as before and counted in ``markdown``; each is
+named in one warning per worker.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from ..model import DEFAULT_CACHE_LINES, check_keep
 KEPT_FIELD = "noiseclf_kept_by_label"
 DROPPED_FIELD = "noiseclf_dropped_by_label"
 DROP_REASON = "noiseclf_no_article"
+NOT_A_PAGE = "noiseclf_not_a_page"  # the drop reason of records and feeds given as a page's text
 
 _MODELS: dict = {}  # in each worker process: (model file, cache size) -> loaded Model
 
@@ -100,6 +107,7 @@ class NoiseclfFilter(BaseFilter):
         self.plain = bool(plain)
         self.cache_lines = int(cache_lines)
         self._cleaner: Cleaner | None = None
+        self._warned: set[str] = set()  # kinds of odd input already named in a warning
 
     def __getstate__(self):  # the pipeline is pickled to the workers: the model is loaded there
         state = dict(self.__dict__)
@@ -115,12 +123,33 @@ class NoiseclfFilter(BaseFilter):
 
     def _text(self, doc: Document):
         from ..html import html_to_text, looks_like_html
+        from ..plain import looks_like_markdown
 
         text = doc.text
         if isinstance(text, (str, bytes)) and (self.html or (self.html is None and looks_like_html(text))):
             self.stat_update("html_converted")
             return html_to_text(text, f"document {doc.id}")
+        if not self.plain and isinstance(text, str) and looks_like_markdown(text):
+            self.stat_update("markdown")
+            self._warn("markdown", f"noiseclf: document {doc.id} is Markdown with link targets; NoiseclfFilter("
+                                   "plain=True) writes the kept lines as plain text (their URLs are not the page's words)")
         return text
+
+    def _not_a_page(self, doc: Document) -> str | None:
+        from ..text import not_a_page
+
+        kind = not_a_page(doc.text) if isinstance(doc.text, str) and self.html is not True else None
+        if kind is not None:
+            self._warn(kind, f"noiseclf: document {doc.id} is {kind}, not a page's text; dropped as {NOT_A_PAGE}: "
+                             "check what the reader puts in the text")
+        return kind
+
+    def _warn(self, kind: str, message: str) -> None:
+        if kind not in self._warned:
+            from datatrove.utils.logging import logger
+
+            self._warned.add(kind)
+            logger.warning(f"{message} (said once a worker)")
 
     def _url(self, doc: Document) -> str | None:
         url = doc.metadata.get(self.url_key) if self.url_key else None
@@ -132,9 +161,15 @@ class NoiseclfFilter(BaseFilter):
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         cleaner = self.cleaner
         labels = cleaner.model.labels
-        results = cleaner.clean_batch([Scrape(self._text(d), name=str(d.id), url=self._url(d)) for d in batch])
+        odd = [self._not_a_page(d) is not None for d in batch]
+        pages = [d for d, o in zip(batch, odd) if not o]
+        cleaned = iter(cleaner.clean_batch([Scrape(self._text(d), name=str(d.id), url=self._url(d)) for d in pages]))
         verdicts = []
-        for doc, page in zip(batch, results):
+        for doc, is_odd in zip(batch, odd):
+            if is_odd:  # cleaned, it would come out as JSON or XML kept as "article"
+                verdicts.append((False, NOT_A_PAGE))
+                continue
+            page = next(cleaned)
             kept = {lab: (page.counts.get(lab, 0) if lab in self.keep else 0) for lab in labels}
             dropped = {lab: (0 if lab in self.keep else page.counts.get(lab, 0)) for lab in labels}
             doc.metadata[KEPT_FIELD] = kept

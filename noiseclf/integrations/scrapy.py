@@ -19,10 +19,17 @@ Pages whose items carry a URL are cleaned with site memory: lines that recur
 on the site's other pages of the crawl lean towards menu and footer.
 Works with dicts, ``scrapy.Item``, dataclass and attrs items (via itemadapter).
 A field holding HTML (``response.text``) is converted to text first (:mod:`noiseclf.html`).
+
+Input that is not what it seems is noticed, not silently cleaned: a field holding a feed, a
+sitemap or JSON records (:func:`noiseclf.text.not_a_page`) is left as it is, counted in
+``noiseclf/not_a_page`` and named in a warning (once per kind and crawl); Markdown with link
+targets while ``NOISECLF_PLAIN`` is off is cleaned as before, counted in ``noiseclf/markdown``
+and named in one warning that suggests the setting.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable
 
 from ..clean import Cleaner, Scrape
@@ -30,6 +37,10 @@ from ..errors import NoiseclfError, UsageError
 from ..html import as_text as html_as_text
 from ..model import DEFAULT_CACHE_LINES, Model, check_keep
 from ..modelfile import load_model
+from ..plain import looks_like_markdown
+from ..text import not_a_page
+
+logger = logging.getLogger(__name__)
 
 KEPT_FIELD = "noiseclf_kept_lines"
 DROPPED_FIELD = "noiseclf_dropped_lines"
@@ -63,6 +74,7 @@ class NoiseclfPipeline:
         self.cache_lines = int(cache_lines)
         self.stats = stats
         self.model: Model | None = None
+        self._warned: set[str] = set()  # kinds of odd input already named in a warning
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -99,9 +111,21 @@ class NoiseclfPipeline:
             return item
         if isinstance(text, (list, tuple)):  # e.g. response.css("p::text").getall()
             text = "\n".join(str(t) for t in text)
-        text = html_as_text(text)  # HTML (e.g. response.text) becomes text first: noiseclf.html
         url = adapter.get(self.url_field) if self.url_field and self.url_field in adapter.field_names() else None
-        (page,) = self.cleaner.clean_batch([Scrape(text, url=url if isinstance(url, str) else None)])
+        url = url if isinstance(url, str) else None
+        kind = not_a_page(text) if isinstance(text, str) else None
+        if kind is not None:  # cleaned, it would come out as JSON or XML kept as "article"
+            self._notice("not_a_page", kind, f"noiseclf: the {self.field!r} field of an item ({url or 'no URL'}) "
+                                             f"is {kind}, not a page's text; it is left as it is: check what "
+                                             "the spider puts in the field")
+            return item
+        converted = html_as_text(text)  # HTML (e.g. response.text) becomes text first: noiseclf.html
+        if converted is text and not self.plain and isinstance(text, str) and looks_like_markdown(text):
+            self._notice("markdown", "Markdown", f"noiseclf: the {self.field!r} field of an item ({url or 'no URL'}) "
+                                                 "is Markdown with link targets; set NOISECLF_PLAIN = True to write "
+                                                 "the kept lines as plain text (their URLs are not the page's words)")
+        text = converted
+        (page,) = self.cleaner.clean_batch([Scrape(text, url=url)])
         cleaned, kept, dropped = page.text, page.kept, page.dropped  # bytes decoded like a scrape file
         try:
             adapter[self.output_field] = cleaned
@@ -116,3 +140,10 @@ class NoiseclfPipeline:
             self.stats.inc_value("noiseclf/lines_kept", kept)
             self.stats.inc_value("noiseclf/lines_dropped", dropped)
         return item
+
+    def _notice(self, stat: str, kind: str, message: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"noiseclf/{stat}")
+        if kind not in self._warned:
+            self._warned.add(kind)
+            logger.warning("%s (said once a crawl; counted in the stats as noiseclf/%s)", message, stat)
