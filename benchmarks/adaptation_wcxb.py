@@ -238,7 +238,7 @@ def main(argv=None) -> int:
     grid = [(float(c), float(p)) for c in args.grid.split(",") if c for p in args.pull_grid.split(",") if p]
     choice = []
     for C, pull in grid:
-        site_acc, other_acc, lines = [], [], 0
+        site_acc, other_acc = [], []
         for d in names:
             pool, scored = plan(site_pages[d], 0, 5)
             if len(pool) < 2:

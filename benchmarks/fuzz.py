@@ -30,12 +30,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import os
 import shutil
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

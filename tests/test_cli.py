@@ -3,7 +3,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +11,7 @@ from noiseclf.cli import app
 from noiseclf.modelfile import read_meta
 from noiseclf.text import split_lines
 
-from conftest import LABELS_DIR, ROOT, SEED_003, SEEDS
+from conftest import LABELS_DIR, SEED_003, SEEDS
 
 runner = CliRunner()
 

@@ -10,8 +10,6 @@ from noiseclf.modelfile import read_meta, save_model
 from noiseclf.settings import Settings
 from noiseclf.train import fit
 
-from conftest import SEED_003
-
 
 def test_saved_model_predicts_exactly_as_before_saving(seed_scrapes, tmp_path):
     model = fit(seed_scrapes[:4])

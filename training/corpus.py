@@ -53,7 +53,6 @@ import bisect
 import gzip
 import hashlib
 import json
-import os
 import re
 import sys
 import time
@@ -615,7 +614,6 @@ def label_scrape(text: str, html: str, gt_main: str, gt_title: str = "", dom=Non
                 title_lines.add(i)
 
     # token-less lines between article lines
-    tokful = [i for i in idx if ltoks[i]]
     prev_art: dict[int, bool] = {}
     last_seen = None
     for i in idx:
