@@ -218,6 +218,39 @@ def hard_transfer(base, labelled, test, alignment: bool) -> np.ndarray:
     return pred
 
 
+def recognition(base, sites: dict[str, list], corpus: Path) -> dict:
+    """How a page is recognised as a profile's site when no site is said (``siteprofile.recognised``):
+    every profile of 1 or 2 pages of each gold site against its other pages and against every
+    html-text page of the corpus of other domains and the gold single pages."""
+    from noiseclf.features import Page
+    from noiseclf.text import split_lines
+
+    others = [set(SP.line_keys(Page(s.lines))) for _, s in gold_singles()]
+    if (corpus / "manifest.jsonl").is_file():
+        for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+            r = json.loads(line) if line else None
+            if r and r["tool"] == "html-text" and r["domain"] not in sites:
+                text = (corpus / "html-text" / f"{r['file_id']}.txt").read_text(encoding="utf-8")
+                others.append(set(SP.line_keys(Page(split_lines(text)))))
+    same, other = [], []
+    for S in sites.values():
+        keys = [set(SP.line_keys(Page(s.lines))) for s in S]
+        for k in (1, 2):
+            for combo in itertools.combinations(range(len(S)), k):
+                T = fit_profile(base, [S[i] for i in combo]).template
+                same += [(len(keys[t] & T), len(keys[t])) for t in range(len(S)) if t not in combo]
+                other += [(len(q & T), len(q)) for q in others]
+
+    def count(pairs, rule):
+        return sum(1 for h, n in pairs if rule(h / max(n, 1), h))
+
+    share_only = lambda sh, h: sh >= SP.RECOGNISE_SHARE and h >= SP.RECOGNISE_MIN_LINES  # noqa: E731
+    return {"same_site_pairs": len(same), "other_pairs": len(other), "other_pages": len(others),
+            "same_recognised": count(same, SP.recognised), "same_recognised_by_share": count(same, share_only),
+            "other_recognised": count(other, SP.recognised), "other_recognised_by_share": count(other, share_only),
+            "other_most_lines_unrecognised": max((h for h, n in other if not share_only(h / max(n, 1), h)), default=0)}
+
+
 def word_f1_pages(wcxb: Path, corpus: Path, exclude: set[str]) -> list[tuple[str, str, str]]:
     """(domain, scrape text, ground-truth main text) of the WCXB test split's html-text pages."""
     from training.corpus import load_page, split_of
@@ -364,6 +397,8 @@ def main(argv=None) -> int:
         log(f"stage rows: {len(gold_rows)} gold, {len(wc_rows)} from {len(wc_sites)} WCXB sites (automatic labels)")
     else:
         log(f"no corpus at {args.corpus}: the site stage is fitted on the gold sites alone")
+    rec = recognition(base, sites, args.corpus)
+    log(f"recognition {rec}")
     stage_grid = []
     if args.stage_grid:
         for gw, use_wc, l2 in ((1, True, 1e-3), (1, True, 1e-4), (20, True, 1e-4), (100, True, 1e-4),
@@ -577,6 +612,11 @@ def main(argv=None) -> int:
         for g in stage_grid:
             print(f"| {g['gold_weight']} | {'yes' if g['wcxb'] else 'no'} | {g['l2']:g} | {g['k1_mean']:.3f} / {g['k1_min']:.3f} | "
                   f"{g['k2_mean']:.3f} / {g['k2_min']:.3f} |")
+    print(f"\nRecognised when no site is said (profiles of 1 or 2 pages of each gold site): "
+          f"{rec['same_recognised']} of {rec['same_site_pairs']} same-site pages ({rec['same_recognised_by_share']} by "
+          f"the share alone), {rec['other_recognised']} of {rec['other_pairs']} (profile, other page) pairs over "
+          f"{rec['other_pages']} pages of other domains ({rec['other_recognised_by_share']} by the share alone); "
+          f"unrecognised by the share, other pages hold at most {rec['other_most_lines_unrecognised']} template lines")
     if cli:
         print(f"\n`noiseclf train` for 2 labelled pages, start-up included ({len(cli)} runs): "
               f"{np.mean([c['seconds'] for c in cli]):.2f} s mean, {max(c['seconds'] for c in cli):.2f} s max "
@@ -596,7 +636,7 @@ def main(argv=None) -> int:
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"table": table, "six_page_sites": six, "runs": runs, "cli": cli, "first_run": first, "stage_grid": stage_grid,
-                                     "adapter": adapter_rows, "load": [load1, load2]}, indent=1, default=str))
+                                     "recognition": rec, "adapter": adapter_rows, "load": [load1, load2]}, indent=1, default=str))
     chart(table, six, cli, args.chart, bool(wf_pages))
     return 0
 

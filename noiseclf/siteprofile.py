@@ -77,6 +77,15 @@ SHAPE_WINDOW = 2  # the mean base log-probabilities over +-2 lines
 # recognise 21 of 24 same-site pages from two labelled pages, 42 of 48 from one, 0 of 6,888 others.
 RECOGNISE_SHARE = 0.15  # share of the page's distinct line keys that are the profile's template lines
 RECOGNISE_MIN_LINES = 10  # ... and at least this many of them
+# ... or this many template lines whatever their share: a long page under a big site's menus (apple.com:
+# 76-78 template lines, 13-15 % of its lines). Other sites' pages reach 30 (against 1,366 WCXB and gold pages,
+# every profile of 1 or 2 gold pages; training/README.md, "Site profiles").
+RECOGNISE_MANY_LINES = 60
+
+
+def recognised(share: float, hits: int) -> bool:
+    """Whether a page whose distinct lines include ``hits`` template lines (``share`` of them) is the site's."""
+    return (share >= RECOGNISE_SHARE and hits >= RECOGNISE_MIN_LINES) or hits >= RECOGNISE_MANY_LINES
 MAX_ALIGN_LINES = 5000  # longer pages are matched by memory only (alignment is quadratic at worst)
 # A page that is one of the labelled pages (the same lines, numbers and dates aside) gets its labels:
 # this many logits on each line's own label, on top of the site stage (the user's labels decide there).
@@ -222,7 +231,7 @@ def choose(profiles: Sequence[SiteProfile], keys: Sequence[str], site: str | Non
         if s is not None and p.names:
             continue  # the page is said to be of another site
         share, hits = p.recognition(keys)
-        if share >= RECOGNISE_SHARE and hits >= RECOGNISE_MIN_LINES and share > best_share:
+        if recognised(share, hits) and share > best_share:
             best, best_share = i, share
     return best
 
@@ -628,4 +637,4 @@ def same_site(a: Sequence[str], b: Sequence[str]) -> bool:
     either shares enough of its distinct lines with the other, as recognition asks."""
     sa, sb = set(a), set(b)
     hits = len(sa & sb)
-    return hits >= RECOGNISE_MIN_LINES and hits / max(1, min(len(sa), len(sb))) >= RECOGNISE_SHARE
+    return recognised(hits / max(1, min(len(sa), len(sb))), hits)

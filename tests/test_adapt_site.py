@@ -99,6 +99,21 @@ def test_other_sites_get_the_base_models_labels_exactly(base, taught, others):
     assert all(SP.choose(model.profiles, SP.line_keys(p), None) is None for p in pages)
 
 
+def test_recognition_by_share_or_by_many_template_lines():
+    labels = ("article", "nav", "related-story", "ad", "footer")
+    menu = [f"{i:016x}" for i in range(70)]  # one labelled page: 70 menu lines, 10 article lines
+    prof = SP.SiteProfile((), labels, [SP.SitePage("p", menu + [f"{i + 500:016x}" for i in range(10)],
+                                                   [1] * 70 + [0] * 10)])
+
+    def page(shared, new):
+        return menu[:shared] + [f"{i + 1000:016x}" for i in range(new)]
+
+    assert SP.choose([prof], page(20, 80), None) == 0  # 20 % of its lines
+    assert SP.choose([prof], page(70, 480), None) == 0  # 70 lines, 13 %: a long page under big menus
+    assert SP.choose([prof], page(30, 320), None) is None  # 30 lines, 9 %: what other sites reach
+    assert SP.choose([prof], page(9, 1), None) is None  # too few lines, whatever the share
+
+
 def test_a_page_said_to_be_of_another_site_is_not_recognised(taught):
     model, _, _ = taught
     held = gold(HELD_ID)
