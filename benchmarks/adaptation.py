@@ -397,8 +397,8 @@ def main(argv=None) -> int:
         log(f"stage rows: {len(gold_rows)} gold, {len(wc_rows)} from {len(wc_sites)} WCXB sites (automatic labels)")
     else:
         log(f"no corpus at {args.corpus}: the site stage is fitted on the gold sites alone")
-    rec = recognition(base, sites, args.corpus)
-    log(f"recognition {rec}")
+    recog = recognition(base, sites, args.corpus)
+    log(f"recognition {recog}")
     stage_grid = []
     if args.stage_grid:
         for gw, use_wc, l2 in ((1, True, 1e-3), (1, True, 1e-4), (20, True, 1e-4), (100, True, 1e-4),
@@ -613,10 +613,10 @@ def main(argv=None) -> int:
             print(f"| {g['gold_weight']} | {'yes' if g['wcxb'] else 'no'} | {g['l2']:g} | {g['k1_mean']:.3f} / {g['k1_min']:.3f} | "
                   f"{g['k2_mean']:.3f} / {g['k2_min']:.3f} |")
     print(f"\nRecognised when no site is said (profiles of 1 or 2 pages of each gold site): "
-          f"{rec['same_recognised']} of {rec['same_site_pairs']} same-site pages ({rec['same_recognised_by_share']} by "
-          f"the share alone), {rec['other_recognised']} of {rec['other_pairs']} (profile, other page) pairs over "
-          f"{rec['other_pages']} pages of other domains ({rec['other_recognised_by_share']} by the share alone); "
-          f"unrecognised by the share, other pages hold at most {rec['other_most_lines_unrecognised']} template lines")
+          f"{recog['same_recognised']} of {recog['same_site_pairs']} same-site pages ({recog['same_recognised_by_share']} "
+          f"by the share alone), {recog['other_recognised']} of {recog['other_pairs']} (profile, other page) pairs over "
+          f"{recog['other_pages']} pages of other domains ({recog['other_recognised_by_share']} by the share alone); "
+          f"unrecognised by the share, other pages hold at most {recog['other_most_lines_unrecognised']} template lines")
     if cli:
         print(f"\n`noiseclf train` for 2 labelled pages, start-up included ({len(cli)} runs): "
               f"{np.mean([c['seconds'] for c in cli]):.2f} s mean, {max(c['seconds'] for c in cli):.2f} s max "
@@ -636,7 +636,7 @@ def main(argv=None) -> int:
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"table": table, "six_page_sites": six, "runs": runs, "cli": cli, "first_run": first, "stage_grid": stage_grid,
-                                     "recognition": rec, "adapter": adapter_rows, "load": [load1, load2]}, indent=1, default=str))
+                                     "recognition": recog, "adapter": adapter_rows, "load": [load1, load2]}, indent=1, default=str))
     chart(table, six, cli, args.chart, bool(wf_pages))
     return 0
 
