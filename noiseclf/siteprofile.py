@@ -28,8 +28,8 @@ over the line's unaligned run, and the labels of the labelled lines most like it
 around it, its words and its place in the page; each labelled line's base
 log-probabilities and words are kept in the profile for this, as numbers, no text).
 The last is what reaches text the labelled pages do not have: a new page's sidebar
-of links, unaligned, is like the labelled pages' sidebars, not like their prose. The page's log-probabilities are moved by a
-learned linear map of these features::
+of links, unaligned, is like the labelled pages' sidebars, not like their prose.
+The page's log-probabilities are moved by a learned linear map of these features::
 
     logit'_k = log p_k + sum_f phi_f * A[f, k]
 
@@ -81,15 +81,16 @@ RECOGNISE_MIN_LINES = 10  # ... and at least this many of them
 # 76-78 template lines, 13-15 % of its lines). Other sites' pages reach 30 (against 1,366 WCXB and gold pages,
 # every profile of 1 or 2 gold pages; training/README.md, "Site profiles").
 RECOGNISE_MANY_LINES = 60
+MAX_ALIGN_LINES = 5000  # longer pages are matched by memory only (alignment is quadratic at worst)
+# A page that is one of the labelled pages (the same lines, numbers and dates aside) gets its labels:
+# this many logits on each line's own label, on top of the site stage (the user's labels decide there).
+SELF_SHIFT = 12.0
 
 
 def recognised(share: float, hits: int) -> bool:
     """Whether a page whose distinct lines include ``hits`` template lines (``share`` of them) is the site's."""
     return (share >= RECOGNISE_SHARE and hits >= RECOGNISE_MIN_LINES) or hits >= RECOGNISE_MANY_LINES
-MAX_ALIGN_LINES = 5000  # longer pages are matched by memory only (alignment is quadratic at worst)
-# A page that is one of the labelled pages (the same lines, numbers and dates aside) gets its labels:
-# this many logits on each line's own label, on top of the site stage (the user's labels decide there).
-SELF_SHIFT = 12.0
+
 
 _MONTHS_DAYS = re.compile(
     r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
@@ -595,7 +596,7 @@ def from_meta(data: dict, labels: Sequence[str], arr: dict[str, np.ndarray], n_f
             kw = {"cols": cols.astype(np.int64), "delta": arr[f"site{i}_delta"].astype(np.float64),
                   "bias": arr[f"site{i}_bias"].astype(np.float64)}
         if int(p.get("points", 0)):
-            pts, row = arr[f"site{i}_points"].astype(np.float64), 0
+            pts, row = arr[f"site{i}_points"].astype(np.float32), 0  # float32, as train made them
             if not np.all(np.isfinite(pts)):
                 raise ValueError(f"site{i}_points")
             for sp in pages:

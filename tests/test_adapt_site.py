@@ -157,7 +157,9 @@ def test_model_file_round_trip_keeps_the_profiles(tmp_path, taught, others):
     lines = sum(len(sp.labels) for sp in model.profiles[0].pages)
     assert meta["site_profiles"]["profiles"][0]["points"] == lines
     for a, b in zip(again.profiles[0].pages, model.profiles[0].pages):
-        assert np.array_equal(a.points, b.points) and a.points.shape == (len(a.labels), len(model.labels) + 1)
+        assert np.array_equal(a.points, b.points) and a.points.dtype == b.points.dtype
+        assert a.points.shape == (len(a.labels), len(model.labels) + 1)
+    assert same(again.predict([held], sites=[SITE]), model.predict([held], sites=[SITE]))
 
 
 def test_a_model_without_profiles_is_written_as_before(tmp_path, base):
