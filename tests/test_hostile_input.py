@@ -146,6 +146,20 @@ def test_feeds_and_sitemaps_are_refused(tmp_path, data, says):
     assert says in assert_one_line_error(run_cli("clean", input=data.encode("utf-8")), 1)
 
 
+def test_a_corpus_whose_field_holds_records_or_feeds_is_noted(tmp_path):
+    seed = SEED.read_text(encoding="utf-8")
+    src = tmp_path / "in.jsonl"
+    feed = '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title></channel></rss>'
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in (seed, feed)), encoding="utf-8")
+    result = run_cli("clean", "--corpus", src, "--output", tmp_path / "out.jsonl")
+    assert result.returncode == 0
+    err = result.stderr.decode()
+    assert "field 'text' of some records holds a feed (XML, <rss>), not a page's text" in err
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(json.dumps({"text": seed}) + "\n", encoding="utf-8")
+    assert "not a page" not in run_cli("clean", "--corpus", plain, "--output", tmp_path / "o2.jsonl").stderr.decode()
+
+
 @pytest.mark.parametrize("text", [
     "[Home](/)\n[News](/news)\nThe harbour reopened on Monday after repairs.\n",  # Markdown
     "{Breaking} The harbour reopened on Monday.\n",

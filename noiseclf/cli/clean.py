@@ -257,14 +257,19 @@ def _clean_corpus(corpus, output, paths, output_dir, model, keep_set, text_field
     from ..corpus import first_values
     from ..html import TOOL, looks_like_html
     from ..plain import looks_like_markdown
+    from ..text import not_a_page
 
-    sample = first_values(corpus, text_field)  # read once, for both notes
+    sample = first_values(corpus, text_field)  # read once, for the notes
     if any(looks_like_html(v) for v in sample):
         say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds HTML; "
             f"each HTML record is converted to text with {TOOL} before cleaning")
     elif not plain and any(isinstance(v, str) and looks_like_markdown(v) for v in sample):
         say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} holds Markdown; its kept lines are "
             "written with their link targets; add --plain to write them as plain text")
+    odd = next((k for k in (not_a_page(v) for v in sample if isinstance(v, str)) if k), None)
+    if odd is not None:
+        say(f"noiseclf: {one_line(str(corpus))}: field {text_field!r} of some records holds {odd}, not a page's "
+            "text; those records are cleaned as text all the same: check what the field holds (--text-field)")
     stats = clean_corpus(corpus, output, load(model), text_field=text_field, keep=keep_set,
                          num_proc=num_proc, model_path=model, url_field=url_field, min_probability=min_probability,
                          page_relative=page_relative, plain=plain)
