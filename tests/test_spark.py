@@ -82,6 +82,20 @@ def test_clean_in_place_and_udf(spark):
     assert row["text"] == urow["c"] == model.clean(md, plain=True) != model.clean(md)
 
 
+def test_records_and_feeds_in_the_column_are_left_as_they_are(spark):
+    seed = SEED_003.read_text(encoding="utf-8")
+    records = '{"id": 1, "text": "One"}\n{"id": 2, "text": "Two"}\n'
+    feed = '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title></channel></rss>'
+    df = spark.createDataFrame([(1, seed), (2, records), (3, feed)], "id long, text string")
+    model = load_model()
+    got = {r["id"]: r for r in clean_dataframe(df, output_col="clean").collect()}
+    assert got[1]["clean"] == model.clean(seed) and got[1][KEPT_FIELD] > 0
+    for i, text in ((2, records), (3, feed)):  # cleaned, they would come out as JSON or XML "article"
+        assert got[i]["clean"] == text and got[i][KEPT_FIELD] is None and got[i][DROPPED_FIELD] is None
+    udf_out = {r["id"]: r["c"] for r in df.select("id", clean_udf()("text").alias("c")).collect()}
+    assert udf_out == {1: model.clean(seed), 2: records, 3: feed}
+
+
 def test_bad_column(spark):
     df = spark.createDataFrame([(1, "x")], "id long, body string")
     with pytest.raises(ValueError, match="no column 'text'.*columns: id, body"):

@@ -17,10 +17,15 @@ found on the executors through ``SparkFiles``).
 
 noiseclf must be importable on the executors: ``pip install noiseclf`` in
 their environment, or ``spark-submit --py-files noiseclf.zip`` (see README).
+
+A row whose text is not a page's but records or a feed (:func:`noiseclf.text.not_a_page`)
+is left as it is, with null counts, and named once per kind in a warning in the executor's
+log: cleaned, it would come out as lines of JSON or XML kept as "article".
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Iterable, Iterator
 
@@ -28,6 +33,25 @@ KEPT_FIELD = "noiseclf_kept_lines"
 DROPPED_FIELD = "noiseclf_dropped_lines"
 
 _MODELS: dict = {}  # on each executor's Python worker: model file -> loaded Model
+_WARNED: set = set()  # on each executor's Python worker: kinds of odd input already named
+
+
+def _clean(m, texts: list, keep, urls=None, plain: bool = False) -> tuple[list, list, list]:
+    """:func:`noiseclf.corpus.clean_texts`, but records and feeds are left as they are (null counts)."""
+    from ..corpus import clean_texts
+    from ..text import not_a_page
+
+    odd = [not_a_page(t) if isinstance(t, str) else None for t in texts]
+    for kind in odd:
+        if kind is not None and kind not in _WARNED:
+            _WARNED.add(kind)
+            logging.getLogger(__name__).warning("noiseclf: a row's text is %s, not a page's text; such rows are "
+                                                "left as they are, with null counts (said once a worker)", kind)
+    cleaned, kept, dropped = clean_texts(m, [None if o else t for t, o in zip(texts, odd)], keep, urls, plain=plain)
+    for i, o in enumerate(odd):
+        if o is not None:
+            cleaned[i], kept[i], dropped[i] = texts[i], None, None
+    return cleaned, kept, dropped
 
 
 def _resolve(model: str | None) -> str | None:
@@ -92,17 +116,17 @@ def clean_dataframe(df, text_col: str = "text", output_col: str | None = None, m
     order = [f.name for f in fields]
 
     def clean_batches(batches: Iterator) -> Iterator:
-        from ..corpus import clean_texts
+        import pandas as pd
 
         m = executor_model(model)
         for pdf in batches:
             texts = [t if isinstance(t, str) else None for t in pdf[text_col].tolist()]
             urls = pdf[url_col].tolist() if url_col is not None else None
-            cleaned, kept, dropped = clean_texts(m, texts, keep, urls, plain=plain)
+            cleaned, kept, dropped = _clean(m, texts, keep, urls, plain=plain)
             pdf[output_col] = cleaned
             if counts:
-                pdf[KEPT_FIELD] = kept
-                pdf[DROPPED_FIELD] = dropped
+                pdf[KEPT_FIELD] = pd.array(kept, dtype="Int64")  # nullable: a row left as it is has none
+                pdf[DROPPED_FIELD] = pd.array(dropped, dtype="Int64")
             yield pdf[order]
 
     return df.mapInPandas(clean_batches, schema)
@@ -121,9 +145,7 @@ def clean_udf(model: str | None = None, keep: Iterable[str] = ("article",), plai
     def noiseclf_clean(texts):
         import pandas as pd
 
-        from ..corpus import clean_texts
-
         values = [t if isinstance(t, str) else None for t in texts.tolist()]
-        return pd.Series(clean_texts(executor_model(model), values, keep, plain=plain)[0], dtype=object)
+        return pd.Series(_clean(executor_model(model), values, keep, plain=plain)[0], dtype=object)
 
     return noiseclf_clean
